@@ -1,0 +1,218 @@
+/* The generic allocator layer: NULL handling, fault injection, statistics, violation reports.
+ * Families (system/custom, pool, guard) implement mb__family and see only real requests. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mb_strerror(mb_status s)
+{
+    switch (s) {
+    case MB_OK: return "success";
+    case MB_ENOMEM: return "out of memory";
+    case MB_EINVAL: return "invalid argument";
+    case MB_EOVERFLOW: return "size overflow";
+    }
+    return "unknown status";
+}
+
+const char *mb_violation_name(mb_violation v)
+{
+    switch (v) {
+    case MB_DOUBLE_FREE: return "double-free";
+    case MB_MISMATCHED_FREE: return "mismatched-free";
+    case MB_FOREIGN_FREE: return "foreign-free";
+    case MB_OVERFLOW: return "overflow";
+    case MB_UNDERFLOW: return "underflow";
+    case MB_USE_AFTER_FREE: return "use-after-free";
+    case MB_LEAK: return "leak";
+    }
+    return "unknown-violation";
+}
+
+static void default_handler(mb_violation v, const char *message, void *user)
+{
+    (void)v;
+    (void)user;
+    fprintf(stderr, "membuf: %s\n", message);
+    fflush(stderr);
+    abort();
+}
+
+/* Process-wide; set it before creating instances in other threads. */
+static mb_violation_fn g_handler = default_handler;
+static void *g_handler_user;
+
+mb_violation_fn mb_set_violation_handler(mb_violation_fn fn, void *user)
+{
+    mb_violation_fn old = g_handler;
+    g_handler = fn ? fn : default_handler;
+    g_handler_user = fn ? user : NULL;
+    return old == default_handler ? NULL : old;
+}
+
+void mb__report(mb_violation v, const char *fmt, ...)
+{
+    /* Messages are a name, an address, a size and two instance labels: far below this. */
+    char msg[512];
+    int off = snprintf(msg, sizeof msg, "%s: ", mb_violation_name(v));
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof msg - (size_t)off)
+        memcpy(msg + sizeof msg - 4, "...", 4); /* marked, never silently cut */
+    g_handler(v, msg, g_handler_user);
+}
+
+static atomic_ulong g_next_id = 1;
+
+bool mb__alloc_init(mb_alloc *a, const mb__family *fam, const char *name)
+{
+    memset(a, 0, sizeof *a);
+    size_t len = strlen(name) + 1;
+    a->name = mb__sys_malloc(len);
+    if (!a->name)
+        return false;
+    memcpy(a->name, name, len);
+    a->fam = fam;
+    a->id = atomic_fetch_add(&g_next_id, 1);
+    return true;
+}
+
+void mb__alloc_fini(mb_alloc *a)
+{
+    mb__sys_free(a->name);
+    a->name = NULL;
+}
+
+const char *mb_alloc_name(const mb_alloc *a) { return a ? a->name : "(null)"; }
+
+/* Decides whether this request fails by injection; counts it down otherwise. */
+static bool inject_failure(mb_alloc *a)
+{
+    switch (a->fail_state) {
+    case MB__FAIL_OFF: return false;
+    case MB__FAIL_FAILING: return true;
+    case MB__FAIL_ARMED_ONCE:
+    case MB__FAIL_ARMED_ALWAYS:
+        if (a->fail_countdown > 0) {
+            a->fail_countdown--;
+            return false;
+        }
+        a->fail_state = a->fail_state == MB__FAIL_ARMED_ONCE ? MB__FAIL_OFF : MB__FAIL_FAILING;
+        return true;
+    }
+    return false;
+}
+
+void mb_alloc_fail_after(mb_alloc *a, uint64_t n, mb_fail_mode mode)
+{
+    if (!a)
+        return;
+    a->fail_countdown = n;
+    a->fail_state = mode == MB_FAIL_ALWAYS ? MB__FAIL_ARMED_ALWAYS : MB__FAIL_ARMED_ONCE;
+}
+
+void mb_alloc_fail_never(mb_alloc *a)
+{
+    if (!a)
+        return;
+    a->fail_state = MB__FAIL_OFF;
+    a->fail_countdown = 0;
+}
+
+static void stats_add(mb_alloc_stats *s, size_t size)
+{
+    s->live_blocks++;
+    s->live_bytes += size;
+    if (s->live_bytes > s->peak_bytes)
+        s->peak_bytes = s->live_bytes;
+}
+
+void *mb_malloc(mb_alloc *a, size_t size)
+{
+    if (!a)
+        return NULL;
+    a->stats.mallocs++;
+    void *p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
+    if (!p) {
+        a->stats.failures++;
+        return NULL;
+    }
+    stats_add(&a->stats, size);
+    return p;
+}
+
+void *mb_realloc(mb_alloc *a, void *p, size_t size)
+{
+    if (!a)
+        return NULL;
+    a->stats.reallocs++;
+    if (inject_failure(a)) {
+        a->stats.failures++;
+        return NULL;
+    }
+    if (!p) {
+        void *q = a->fam->malloc(a, size);
+        if (!q) {
+            a->stats.failures++;
+            return NULL;
+        }
+        stats_add(&a->stats, size);
+        return q;
+    }
+    size_t old = 0;
+    void *q = a->fam->realloc(a, p, size, &old);
+    if (!q) {
+        a->stats.failures++;
+        return NULL;
+    }
+    a->stats.live_bytes -= old;
+    a->stats.live_blocks--;
+    stats_add(&a->stats, size);
+    return q;
+}
+
+void mb_free(mb_alloc *a, void *p)
+{
+    if (!a || !p)
+        return;
+    size_t size = 0;
+    if (!a->fam->free(a, p, &size))
+        return;
+    a->stats.frees++;
+    a->stats.live_blocks--;
+    a->stats.live_bytes -= size;
+}
+
+void mb_alloc_get_stats(const mb_alloc *a, mb_alloc_stats *out)
+{
+    if (!out)
+        return;
+    if (!a) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = a->stats;
+}
+
+void mb_alloc_check(mb_alloc *a)
+{
+    if (a && a->fam->check)
+        a->fam->check(a);
+}
+
+void mb_alloc_delete(mb_alloc *a)
+{
+    if (!a)
+        return;
+    if (a->stats.live_blocks > 0)
+        mb__report(MB_LEAK, "%zu block%s (%zu bytes) still live in %s#%lu at delete",
+                   a->stats.live_blocks, a->stats.live_blocks == 1 ? "" : "s",
+                   a->stats.live_bytes, a->name, a->id);
+    a->fam->destroy(a);
+}

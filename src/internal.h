@@ -1,0 +1,110 @@
+/* Internal interface shared by the families. Nothing here is installed. Prefix mb__ / MB__. */
+#ifndef MEMBUF_INTERNAL_H
+#define MEMBUF_INTERNAL_H
+
+#include "membuf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MB__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define MB__LIKELY(x) __builtin_expect(!!(x), 1)
+#define MB__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define MB__PRINTF(f, a)
+#define MB__LIKELY(x) (x)
+#define MB__UNLIKELY(x) (x)
+#endif
+
+/* Alignment of every block handed out (that of max_align_t on the platforms we build for). */
+#define MB__ALIGN 16
+_Static_assert(MB__ALIGN >= _Alignof(max_align_t), "MB__ALIGN below max_align_t");
+
+/* One family's implementation. The generic layer (alloc.c) handles NULL pointers, fault
+ * injection and statistics; the family only sees real requests.
+ *   malloc:  size may be 0 (return a unique block). NULL on failure.
+ *   realloc: p != NULL. On success returns the block and sets *old_size to p's requested size.
+ *            On failure (or a violation already reported) returns NULL, p untouched.
+ *   free:    p != NULL. Returns true and sets *size if a block was released; false if a
+ *            violation was reported and nothing was freed.
+ *   check:   optional (NULL): sweep live blocks and report corruption.
+ *   destroy: release everything the instance holds, then the instance itself. The generic layer
+ *            has already reported MB_LEAK for live blocks. */
+typedef struct mb__family {
+    void *(*malloc)(mb_alloc *a, size_t size);
+    void *(*realloc)(mb_alloc *a, void *p, size_t size, size_t *old_size);
+    bool (*free)(mb_alloc *a, void *p, size_t *size);
+    void (*check)(mb_alloc *a);
+    void (*destroy)(mb_alloc *a);
+} mb__family;
+
+enum mb__fail_state { MB__FAIL_OFF, MB__FAIL_ARMED_ONCE, MB__FAIL_ARMED_ALWAYS, MB__FAIL_FAILING };
+
+/* The common head of every instance; each family's struct embeds it as its first member. */
+struct mb_alloc {
+    const mb__family *fam;
+    char *name;            /* owned, exact size: "pool", "guard(system)", ... */
+    unsigned long id;      /* process-wide instance number, for reports: "pool#3" */
+    mb_alloc_stats stats;
+    uint64_t fail_countdown; /* requests that still succeed before the injected failure */
+    enum mb__fail_state fail_state;
+};
+
+/* Fills the head: copies name (exact size), assigns the next id. false on ENOMEM (head untouched
+ * apart from being zeroed; nothing to free). */
+bool mb__alloc_init(mb_alloc *a, const mb__family *fam, const char *name);
+/* Frees what mb__alloc_init allocated. Families call it from destroy before freeing themselves. */
+void mb__alloc_fini(mb_alloc *a);
+
+/* Reports a violation through the process-wide handler. The default handler prints
+ * "membuf: <message>" and aborts. */
+void mb__report(mb_violation v, const char *fmt, ...) MB__PRINTF(2, 3);
+
+/* Internal C library access. Every allocation membuf makes for its own use (instances, tables,
+ * arenas, the pool's large blocks) goes through these, so tests can make them fail. */
+void *mb__sys_malloc(size_t size);
+void *mb__sys_calloc(size_t n, size_t size);
+void *mb__sys_realloc(void *p, size_t size);
+void mb__sys_free(void *p);
+/* size bytes of zeroed, page-backed memory aligned to align (a power of two >= page size).
+ * NULL on failure. */
+void *mb__sys_map_aligned(size_t size, size_t align);
+void mb__sys_unmap(void *p, size_t size);
+/* Test hook, not thread-safe: the next n internal allocations succeed, then all fail until
+ * mb__sys_fail_never(). */
+void mb__sys_fail_after(uint64_t n);
+void mb__sys_fail_never(void);
+
+/* Checked size arithmetic: false on overflow, *out untouched then. */
+static inline bool mb__add(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
+static inline bool mb__mul(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
+
+/* An open-addressing map from non-NULL pointers to uintptr_t, for ownership tests without
+ * touching the memory the pointer names. Not thread-safe. A zeroed struct is an empty map. */
+typedef struct mb__ptrmap {
+    uintptr_t *keys; /* 0: empty slot */
+    uintptr_t *vals;
+    size_t cap;      /* power of two, or 0 */
+    size_t count;
+} mb__ptrmap;
+/* Ensures room for `extra` more keys without allocating. false on ENOMEM (map unchanged). */
+bool mb__ptrmap_reserve(mb__ptrmap *m, size_t extra);
+/* Inserts or overwrites. Needs a prior successful reserve for a new key. */
+void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val);
+bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val);
+/* Removes key; returns whether it was present (and its value in *val if val != NULL). */
+bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val);
+/* Iteration: start with i = 0; returns the next slot index + 1 after a filled slot, 0 at end. */
+size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val);
+void mb__ptrmap_free(mb__ptrmap *m);
+
+/* The family that stores a small size header in front of each block and calls a vtable:
+ * used by the system family (libc vtable) and by mb_alloc_custom_new. */
+mb_alloc *mb__sized_new(const mb_alloc_vtable *vt, void *ctx, const char *name);
+
+/* Test hook for the pool: cap on arenas an instance may map (0 = unlimited). */
+void mb__pool_set_max_arenas(mb_alloc *pool, size_t n);
+
+#endif /* MEMBUF_INTERNAL_H */

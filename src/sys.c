@@ -1,0 +1,62 @@
+/* Internal C library and page access, with a test hook that makes them fail. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* Test hook state (not thread-safe; only unit tests set it). */
+static bool g_fail_armed;
+static uint64_t g_fail_countdown;
+
+static bool sys_fails(void)
+{
+    if (MB__LIKELY(!g_fail_armed))
+        return false;
+    if (g_fail_countdown > 0) {
+        g_fail_countdown--;
+        return false;
+    }
+    return true;
+}
+
+void mb__sys_fail_after(uint64_t n)
+{
+    g_fail_armed = true;
+    g_fail_countdown = n;
+}
+
+void mb__sys_fail_never(void) { g_fail_armed = false; }
+
+void *mb__sys_malloc(size_t size) { return sys_fails() ? NULL : malloc(size); }
+
+void *mb__sys_calloc(size_t n, size_t size) { return sys_fails() ? NULL : calloc(n, size); }
+
+void *mb__sys_realloc(void *p, size_t size) { return sys_fails() ? NULL : realloc(p, size); }
+
+void mb__sys_free(void *p) { free(p); }
+
+void *mb__sys_map_aligned(size_t size, size_t align)
+{
+    size_t span;
+    if (sys_fails() || !mb__add(size, align, &span))
+        return NULL;
+    /* Over-map by align, then trim the unaligned head and the tail. */
+    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)raw;
+    size_t tail = span - head - size;
+    if (head)
+        munmap(raw, head);
+    if (tail)
+        munmap((uint8_t *)start + size, tail);
+    return (void *)start;
+}
+
+void mb__sys_unmap(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
