@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the build and test jobs need, if missing (Debian 12 packages). Idempotent: does
+# nothing when everything is present. Extra package names may be passed as arguments.
+set -euo pipefail
+
+pkgs=(cmake make pkgconf gcc clang-14 clang libclang-rt-14-dev llvm-14 valgrind python3 "$@")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all present (${pkgs[*]})"
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${missing[*]}"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# gcc debug build with -Werror, plus a clang -Werror build; unit tests and corpus replay (gcc).
+set -euo pipefail
+JOB_NAME=dev
+source "$(dirname "$0")/lib.sh"
+rc=0
+{ build_preset dev && ctest_preset dev; } || rc=1
+build_preset clang || { record 0 1; rc=1; }
+verdict $rc

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# clang MSan with origins: unit tests and corpus replay (replay main, no libFuzzer).
+set -euo pipefail
+JOB_NAME=msan
+source "$(dirname "$0")/lib.sh"
+export MSAN_OPTIONS=${MSAN_OPTIONS:-halt_on_error=1}
+rc=0
+{ build_preset msan && ctest_preset msan; } || rc=1
+verdict $rc
