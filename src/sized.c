@@ -5,26 +5,7 @@
  * so an underflow into it is still reported. */
 #include "internal.h"
 
-/* TODO(integration): move into track.h once the pool's track layer lands. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SIZED_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIZED_ASAN 1
-#endif
-#endif
-#if defined(SIZED_ASAN)
-#include <sanitizer/asan_interface.h>
-static void mb__track_hide(void *p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
-static void mb__track_show(void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
-#elif defined(MEMBUF_VALGRIND)
-#include <valgrind/memcheck.h>
-static void mb__track_hide(void *p, size_t n) { (void)VALGRIND_MAKE_MEM_NOACCESS(p, n); }
-static void mb__track_show(void *p, size_t n) { (void)VALGRIND_MAKE_MEM_DEFINED(p, n); }
-#else
-static void mb__track_hide(void *p, size_t n) { (void)p; (void)n; }
-static void mb__track_show(void *p, size_t n) { (void)p; (void)n; }
-#endif
+#include "track.h"
 
 #include <string.h>
 
