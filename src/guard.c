@@ -26,7 +26,8 @@
  * block (at free, realloc, check or delete) and the block is then handled normally, since its
  * size and state come from the map, not from the damaged memory. */
 #if !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* pthread mutexes under -std=c11 */
+/* pthread mutexes under -std=c11; a feature-test macro is reserved by design. */
+#define _POSIX_C_SOURCE 200809L // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #endif
 #include "internal.h"
 
@@ -60,7 +61,7 @@ typedef struct ghdr {
     uint64_t pad_;
 } ghdr;
 _Static_assert(sizeof(ghdr) % MB__ALIGN == 0, "header keeps user alignment");
-#define OVERHEAD (sizeof(ghdr) + 2 * CANARY)
+#define OVERHEAD (sizeof(ghdr) + (size_t)2 * CANARY)
 
 typedef struct guard guard;
 struct guard {
@@ -79,7 +80,8 @@ struct guard {
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static guard *g_reg;
 
-static inline ghdr *hdr_of(uint8_t *user) { return (ghdr *)(user - CANARY - sizeof(ghdr)); }
+/* The header of our block user (the pointer handed out). */
+static inline ghdr *hdr_of(void *user) { return (ghdr *)((uint8_t *)user - CANARY - sizeof(ghdr)); }
 
 static uint64_t mix(uint64_t x)
 {
@@ -248,7 +250,7 @@ static bool vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
     char oname[128];
     unsigned long oid = 0;
     if (other) {
-        snprintf(oname, sizeof oname, "%s", other->base.name);
+        (void)snprintf(oname, sizeof oname, "%s", other->base.name); /* truncation is harmless here */
         oid = other->base.id;
     }
     pthread_mutex_unlock(&g_reg_lock);
@@ -301,7 +303,7 @@ static void *guard_malloc(mb_alloc *a, size_t size)
 static void quarantine(guard *g, uint8_t *user, uintptr_t v)
 {
     size_t size = v >> 3;
-    v = verify_block(g, user, v, "mb_free");
+    (void)verify_block(g, user, v, "mb_free");
     write_header(g, user, size, STATE_FREED, hdr_of(user)->gen);
     uint8_t can[CANARY];
     canary_bytes(user, can);
@@ -411,7 +413,7 @@ mb_alloc *mb_alloc_guard_new(mb_alloc *inner)
         mb__sys_free(g);
         return NULL;
     }
-    snprintf(name, len, "guard(%s)", inner->name);
+    (void)snprintf(name, len, "guard(%s)", inner->name); /* len is exact */
     bool ok = mb__alloc_init(&g->base, &guard_family, name);
     mb__sys_free(name);
     if (!ok) {

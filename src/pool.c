@@ -30,9 +30,9 @@
  * largest small request is then 496 bytes):
  *
  *     request bytes    class    blocks per pool
- *       0 ..  16         16        907  (a 0-byte request gets a unique 16-byte block)
- *      17 ..  32         32        481
- *      33 ..  48         48        327
+ *       0 ..  16         16        908  (a 0-byte request gets a unique 16-byte block)
+ *      17 ..  32         32        480
+ *      33 ..  48         48        326
  *      ...               ...       ...
  *     497 .. 512        512         31
  *     > 512          libc malloc, recorded in the instance's large-block map
@@ -78,7 +78,6 @@ struct pool_hdr {
     uint32_t next_off;      /* offset of the next never-used block */
     uint32_t ref;           /* live blocks */
     uint32_t cls;           /* class index */
-    uint32_t pad_;
     uint16_t tag[];         /* per block: TAG_LIVE | size */
 };
 
@@ -296,6 +295,7 @@ enum owner { OWN_SMALL, OWN_LARGE, OWN_FREED, OWN_NONE };
 static enum owner locate(pool_inst *pi, const void *p, where *w, size_t *size)
 {
     uintptr_t u = (uintptr_t)p;
+    *size = 0;
     uint8_t *base = (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1));
     arena *ar = pi->cache;
     if (!ar || ar->base != base) {

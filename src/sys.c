@@ -1,5 +1,6 @@
 /* Internal C library and page access, with a test hook that makes them fail. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
+/* MAP_ANONYMOUS under -std=c11; a feature-test macro is reserved by design. */
+#define _DEFAULT_SOURCE // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #include "internal.h"
 
 #include <stdlib.h>
