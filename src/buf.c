@@ -1,7 +1,87 @@
-/* STUB: replaced by the buffer implementation. */
+/* mb_buf: a length and a block of doubles owned through an allocator instance. Every error
+ * leaves the buffer exactly as it was (same data, same len, same contents). */
 #include "internal.h"
-mb_status mb_buf_init(mb_buf *b, mb_alloc *a, size_t n) { (void)b; (void)a; (void)n; return MB_EINVAL; }
-mb_status mb_buf_resize(mb_buf *b, size_t n) { (void)b; (void)n; return MB_EINVAL; }
-mb_status mb_buf_fill(mb_buf *b, double v) { (void)b; (void)v; return MB_EINVAL; }
-mb_status mb_buf_fill_normal(mb_buf *b, mb_rng *rng, double mean, double stddev) { (void)b; (void)rng; (void)mean; (void)stddev; return MB_EINVAL; }
-void mb_buf_free(mb_buf *b) { (void)b; }
+
+#include <math.h>
+#include <string.h>
+
+mb_status mb_buf_init(mb_buf *b, mb_alloc *a, size_t n)
+{
+    if (!b)
+        return MB_EINVAL;
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = a;
+    if (!a)
+        return MB_EINVAL;
+    if (n == 0)
+        return MB_OK;
+    size_t bytes;
+    if (!mb__mul(n, sizeof(double), &bytes))
+        return MB_EOVERFLOW;
+    double *d = mb_malloc(a, bytes);
+    if (!d)
+        return MB_ENOMEM;
+    b->data = d;
+    b->len = n;
+    return MB_OK;
+}
+
+mb_status mb_buf_resize(mb_buf *b, size_t n)
+{
+    if (!b || !b->alloc)
+        return MB_EINVAL;
+    if (n == b->len)
+        return MB_OK;
+    if (n == 0) {
+        mb_buf_free(b);
+        return MB_OK;
+    }
+    size_t bytes;
+    if (!mb__mul(n, sizeof(double), &bytes))
+        return MB_EOVERFLOW;
+    /* data NULL: mb_realloc allocates (counted as a realloc call in the statistics). */
+    double *d = mb_realloc(b->alloc, b->data, bytes);
+    if (!d)
+        return MB_ENOMEM; /* b still owns its old block */
+    b->data = d;
+    b->len = n;
+    return MB_OK;
+}
+
+mb_status mb_buf_fill(mb_buf *b, double v)
+{
+    if (!b)
+        return MB_EINVAL;
+    double *d = b->data;
+    size_t n = b->len;
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (bits == 0) {
+        if (n)
+            memset(d, 0, n * sizeof *d); /* +0.0 is all-zero bits (IEEE 754) */
+        return MB_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = v;
+    return MB_OK;
+}
+
+mb_status mb_buf_fill_normal(mb_buf *b, mb_rng *rng, double mean, double stddev)
+{
+    if (!b || !rng || !isfinite(mean) || !isfinite(stddev) || stddev < 0)
+        return MB_EINVAL;
+    double *d = b->data;
+    for (size_t i = 0, n = b->len; i < n; i++)
+        d[i] = mean + stddev * mb_rng_normal(rng);
+    return MB_OK;
+}
+
+void mb_buf_free(mb_buf *b)
+{
+    if (!b || !b->data)
+        return;
+    mb_free(b->alloc, b->data);
+    b->data = NULL;
+    b->len = 0;
+}
