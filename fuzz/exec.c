@@ -1,0 +1,575 @@
+/* The executor and its oracles, always on (never assert()):
+ *   - a model of every slot: a buffer's length and the values it must hold (the prefix kept by a
+ *     resize, fill values, fill-normal values recomputed from the same seed with our own rng),
+ *     a raw block's size and the byte pattern written into it; after every op every live block
+ *     is compared with the model, which catches overlap, corruption and lost data;
+ *   - statistics: live_blocks and live_bytes of every instance equal the model's;
+ *   - results: a failure (NULL, MB_ENOMEM) only where fault injection is armed on the instance or
+ *     the request is over 1 MiB; MB_EOVERFLOW exactly for overflowing counts; MB_EINVAL exactly
+ *     for invalid fill-normal arguments; every failed call leaves the slot unchanged;
+ *   - violations: any report fails the clean targets; in fuzz_guard a misuse op must produce
+ *     exactly the one violation it commits, and nothing else may be reported;
+ *   - at the end every slot is freed and every instance must hold live_blocks == 0 (the leak
+ *     oracle, which also sees pool blocks where LeakSanitizer cannot).
+ * Requests too big to be worth making (raw 4 MiB .. 2^60 bytes, buffers over 2^18 elements that do
+ * not overflow) are skipped, so inputs stay fast and within libFuzzer's RSS limit. */
+#define _POSIX_C_SOURCE 200809L /* fmemopen */
+#include "exec.h"
+
+#include <membuf.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAW_MAX ((size_t)4 << 20)
+#define RAW_HUGE ((size_t)1 << 60)
+#define BUF_MAX_ELEMS ((size_t)1 << 18)
+#define SURE_BYTES ((size_t)1 << 20)
+
+enum { SLOT_EMPTY, SLOT_BUF, SLOT_RAW };
+enum { F_SYSTEM, F_POOL, F_GUARD_SYS, F_GUARD_POOL, F_CUSTOM };
+
+typedef struct slot {
+    int kind;
+    int fam;
+    mb_buf buf;
+    double *expect; /* model of buf.data[0 .. known) */
+    size_t known, cap;
+    unsigned char *raw;
+    size_t size;
+    uint32_t gen;
+} slot;
+
+typedef struct run {
+    mbf_dialect d;
+    const mbf_prog *prog;
+    size_t op_index;
+    mb_alloc *inst[MBF_FAMILIES];
+    mb_alloc *inner_sys, *inner_pool;
+    int armed[MBF_FAMILIES];
+    slot s[MBF_SLOTS];
+    uint32_t gen;
+    int reports;
+    mb_violation last_kind;
+    char last_msg[512];
+} run;
+
+static void fail(const run *r, const char *fmt, ...)
+{
+    fprintf(stderr, "membuf-fuzz: %s: op %zu (", mbf_dialect_name(r->d), r->op_index);
+    if (r->op_index < r->prog->n) {
+        char line[160] = "";
+        FILE *m = fmemopen(line, sizeof line, "w");
+        if (m) {
+            mbf_print_op(m, &r->prog->ops[r->op_index]);
+            fclose(m);
+            line[strcspn(line, "\n")] = 0;
+            fputs(line, stderr);
+        }
+    } else {
+        fputs("teardown", stderr);
+    }
+    fputs("): ", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+static void handler(mb_violation v, const char *msg, void *user)
+{
+    run *r = user;
+    r->reports++;
+    r->last_kind = v;
+    snprintf(r->last_msg, sizeof r->last_msg, "%s", msg);
+    if (r->d != MBF_D_GUARD)
+        fail(r, "unexpected violation: %s", msg);
+}
+
+/* ---- the custom family: libc through the vtable -------------------------------------- */
+
+static void *c_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void *c_realloc(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
+static void c_free(void *ctx, void *p) { (void)ctx; free(p); }
+static const mb_alloc_vtable libc_vt = {c_malloc, c_realloc, c_free};
+
+/* ---- model helpers --------------------------------------------------------------------- */
+
+static unsigned char pattern(const slot *sl, size_t i)
+{
+    return (unsigned char)(sl->gen * 131u + i * 7u + 1u);
+}
+
+static void paint(slot *sl, uint32_t gen)
+{
+    sl->gen = gen;
+    for (size_t i = 0; i < sl->size; i++)
+        sl->raw[i] = pattern(sl, i);
+}
+
+static void verify_raw(const run *r, int i, size_t n)
+{
+    const slot *sl = &r->s[i];
+    for (size_t k = 0; k < n; k++)
+        if (sl->raw[k] != pattern(sl, k))
+            fail(r, "raw block in slot %d (%zu bytes, %s) changed at byte %zu", i, sl->size,
+                 mbf_family_names[sl->fam], k);
+}
+
+static void verify_buf(const run *r, int i)
+{
+    const slot *sl = &r->s[i];
+    if ((sl->buf.len == 0) != (sl->buf.data == NULL))
+        fail(r, "buffer in slot %d: len %zu with data %p", i, sl->buf.len, (void *)sl->buf.data);
+    if (sl->known && memcmp(sl->buf.data, sl->expect, sl->known * sizeof(double)) != 0)
+        for (size_t k = 0; k < sl->known; k++)
+            if (memcmp(&sl->buf.data[k], &sl->expect[k], sizeof(double)) != 0)
+                fail(r, "buffer in slot %d (%s): element %zu is %.17g, model says %.17g", i,
+                     mbf_family_names[sl->fam], k, sl->buf.data[k], sl->expect[k]);
+}
+
+static void verify_all(run *r)
+{
+    size_t blocks[MBF_FAMILIES] = {0}, bytes[MBF_FAMILIES] = {0};
+    for (int i = 0; i < MBF_SLOTS; i++) {
+        slot *sl = &r->s[i];
+        if (sl->kind == SLOT_RAW) {
+            verify_raw(r, i, sl->size);
+            blocks[sl->fam]++;
+            bytes[sl->fam] += sl->size;
+        } else if (sl->kind == SLOT_BUF) {
+            verify_buf(r, i);
+            if (sl->buf.data) {
+                blocks[sl->fam]++;
+                bytes[sl->fam] += sl->buf.len * sizeof(double);
+            }
+        }
+    }
+    for (int f = 0; f < MBF_FAMILIES; f++) {
+        mb_alloc_stats st;
+        mb_alloc_get_stats(r->inst[f], &st);
+        if (st.live_blocks != blocks[f] || st.live_bytes != bytes[f])
+            fail(r, "%s statistics: %zu live blocks / %zu bytes, model %zu / %zu",
+                 mbf_family_names[f], st.live_blocks, st.live_bytes, blocks[f], bytes[f]);
+        if (st.peak_bytes < st.live_bytes)
+            fail(r, "%s statistics: peak %zu below live %zu", mbf_family_names[f], st.peak_bytes,
+                 st.live_bytes);
+    }
+}
+
+static bool may_fail(const run *r, int fam, size_t bytes)
+{
+    return r->armed[fam] || bytes > SURE_BYTES;
+}
+
+static void ensure_cap(const run *r, slot *sl, size_t n)
+{
+    if (n <= sl->cap)
+        return;
+    double *e = realloc(sl->expect, n * sizeof(double));
+    if (!e)
+        fail(r, "harness out of memory for a model of %zu elements", n);
+    sl->expect = e;
+    sl->cap = n;
+}
+
+static void release(run *r, slot *sl)
+{
+    if (sl->kind == SLOT_BUF) {
+        mb_buf_free(&sl->buf);
+        if (sl->buf.data || sl->buf.len)
+            fail(r, "mb_buf_free left data %p len %zu", (void *)sl->buf.data, sl->buf.len);
+        mb_buf_free(&sl->buf); /* idempotent */
+    } else if (sl->kind == SLOT_RAW) {
+        mb_free(r->inst[sl->fam], sl->raw);
+    }
+    sl->kind = SLOT_EMPTY;
+    sl->raw = NULL;
+    sl->size = 0;
+    sl->known = 0;
+}
+
+static int fam_of(const run *r, int i)
+{
+    return r->s[i].kind == SLOT_EMPTY ? i % MBF_FAMILIES : r->s[i].fam;
+}
+
+/* ---- ops ------------------------------------------------------------------------------- */
+
+static void op_init(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    size_t n = mbf_size(op);
+    bool overflow = n > SIZE_MAX / sizeof(double);
+    if (!overflow && n > BUF_MAX_ELEMS)
+        return;
+    release(r, sl);
+    mb_status st = mb_buf_init(&sl->buf, r->inst[op->fam], n);
+    if (sl->buf.alloc != r->inst[op->fam])
+        fail(r, "mb_buf_init did not set alloc");
+    if (overflow) {
+        if (st != MB_EOVERFLOW || sl->buf.data)
+            fail(r, "mb_buf_init of %zu elements: %s, want size overflow", n, mb_strerror(st));
+        return;
+    }
+    if (st == MB_ENOMEM && may_fail(r, op->fam, n * sizeof(double))) {
+        if (sl->buf.data || sl->buf.len)
+            fail(r, "failed mb_buf_init left data or len set");
+        return;
+    }
+    if (st != MB_OK)
+        fail(r, "mb_buf_init of %zu elements: %s", n, mb_strerror(st));
+    if (sl->buf.len != n || (n && !sl->buf.data))
+        fail(r, "mb_buf_init: len %zu data %p for %zu elements", sl->buf.len, (void *)sl->buf.data, n);
+    sl->kind = SLOT_BUF;
+    sl->fam = op->fam;
+    sl->known = 0;
+    ensure_cap(r, sl, n);
+}
+
+static void op_resize(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    if (sl->kind != SLOT_BUF)
+        return;
+    size_t n = mbf_size(op);
+    bool overflow = n > SIZE_MAX / sizeof(double);
+    if (!overflow && n > BUF_MAX_ELEMS)
+        return;
+    mb_buf old = sl->buf;
+    mb_status st = mb_buf_resize(&sl->buf, n);
+    if (overflow || (st == MB_ENOMEM && may_fail(r, sl->fam, n * sizeof(double)))) {
+        if (st != (overflow ? MB_EOVERFLOW : MB_ENOMEM))
+            fail(r, "mb_buf_resize to %zu: %s, want size overflow", n, mb_strerror(st));
+        if (memcmp(&old, &sl->buf, sizeof old) != 0)
+            fail(r, "failed mb_buf_resize changed the buffer");
+        return; /* contents checked by verify_all */
+    }
+    if (st != MB_OK)
+        fail(r, "mb_buf_resize from %zu to %zu: %s", old.len, n, mb_strerror(st));
+    if (sl->buf.len != n || (n == 0) != (sl->buf.data == NULL))
+        fail(r, "mb_buf_resize to %zu: len %zu data %p", n, sl->buf.len, (void *)sl->buf.data);
+    if (sl->known > n)
+        sl->known = n;
+    ensure_cap(r, sl, n);
+}
+
+static void op_fill(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    if (sl->kind != SLOT_BUF)
+        return;
+    double v = mbf_value(mbf_fill_values, op->a);
+    if (mb_buf_fill(&sl->buf, v) != MB_OK)
+        fail(r, "mb_buf_fill failed");
+    for (size_t i = 0; i < sl->buf.len; i++)
+        sl->expect[i] = v;
+    sl->known = sl->buf.len;
+}
+
+static void op_fill_normal(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    if (sl->kind != SLOT_BUF)
+        return;
+    double mean = mbf_value(mbf_means, op->b), sd = mbf_value(mbf_sds, op->c);
+    bool valid = isfinite(mean) && isfinite(sd) && sd >= 0;
+    mb_rng rng, model;
+    mb_rng_seed(&rng, op->a);
+    model = rng;
+    mb_status st = mb_buf_fill_normal(&sl->buf, &rng, mean, sd);
+    if (!valid) {
+        if (st != MB_EINVAL || memcmp(&rng, &model, sizeof rng) != 0)
+            fail(r, "mb_buf_fill_normal(mean %g, sd %g): %s, want invalid argument, rng untouched",
+                 mean, sd, mb_strerror(st));
+        return;
+    }
+    if (st != MB_OK)
+        fail(r, "mb_buf_fill_normal: %s", mb_strerror(st));
+    for (size_t i = 0; i < sl->buf.len; i++)
+        sl->expect[i] = mean + sd * mb_rng_normal(&model);
+    sl->known = sl->buf.len;
+    if (mb_rng_u64(&rng) != mb_rng_u64(&model))
+        fail(r, "mb_buf_fill_normal drew a different number of values than the model");
+}
+
+/* Raw sizes: returns 0 to make the request, 1 to skip it, 2 if it must fail. */
+static int raw_class(size_t n) { return n >= RAW_HUGE ? 2 : n > RAW_MAX ? 1 : 0; }
+
+static void op_malloc(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    size_t n = mbf_size(op);
+    int c = raw_class(n);
+    if (c == 1)
+        return;
+    release(r, sl);
+    unsigned char *p = mb_malloc(r->inst[op->fam], n);
+    if (!p) {
+        if (c == 2 || may_fail(r, op->fam, n))
+            return;
+        fail(r, "mb_malloc(%zu) on %s failed", n, mbf_family_names[op->fam]);
+    }
+    if (c == 2)
+        fail(r, "mb_malloc(%zu) succeeded", n);
+    if ((uintptr_t)p % 16)
+        fail(r, "mb_malloc(%zu) returned %p, not 16-aligned", n, (void *)p);
+    sl->kind = SLOT_RAW;
+    sl->fam = op->fam;
+    sl->raw = p;
+    sl->size = n;
+    paint(sl, ++r->gen);
+}
+
+static void op_realloc(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    size_t n = mbf_size(op);
+    int c = raw_class(n);
+    if (c == 1 || sl->kind == SLOT_BUF)
+        return;
+    int fam = fam_of(r, op->slot);
+    unsigned char *q = mb_realloc(r->inst[fam], sl->raw, n);
+    if (!q) {
+        if (c == 2 || may_fail(r, fam, n))
+            return; /* verify_all checks the old block is intact */
+        fail(r, "mb_realloc(%zu) on %s failed", n, mbf_family_names[fam]);
+    }
+    if (c == 2)
+        fail(r, "mb_realloc(%zu) succeeded", n);
+    if ((uintptr_t)q % 16)
+        fail(r, "mb_realloc returned %p, not 16-aligned", (void *)q);
+    if (sl->kind == SLOT_RAW) {
+        size_t keep = sl->size < n ? sl->size : n;
+        sl->raw = q;
+        verify_raw(r, op->slot, keep);
+    }
+    sl->kind = SLOT_RAW;
+    sl->fam = fam;
+    sl->raw = q;
+    sl->size = n;
+    paint(sl, ++r->gen);
+}
+
+static void op_write(run *r, const mbf_op *op)
+{
+    slot *sl = &r->s[op->slot];
+    if (sl->kind == SLOT_RAW) {
+        paint(sl, ++r->gen);
+    } else if (sl->kind == SLOT_BUF) {
+        for (size_t i = 0; i < sl->buf.len; i++)
+            sl->buf.data[i] = sl->expect[i] = (double)i * 0.25 - 3.0;
+        sl->known = sl->buf.len;
+    }
+}
+
+/* ---- misuse (fuzz_guard) --------------------------------------------------------------- */
+
+static void expect_one(run *r, mb_violation want, const char *what)
+{
+    if (r->reports != 1 || r->last_kind != want)
+        fail(r, "%s: expected exactly one %s, got %d report(s)%s%s", what,
+             mb_violation_name(want), r->reports, r->reports ? ", last: " : "",
+             r->reports ? r->last_msg : "");
+    r->reports = 0;
+}
+
+static void op_misuse(run *r, const mbf_op *op)
+{
+    uint8_t a = op->a;
+    mb_alloc *g = r->inst[(a & 1) ? F_GUARD_POOL : F_GUARD_SYS];
+    mb_alloc *other = r->inst[(a & 1) ? F_GUARD_SYS : F_GUARD_POOL];
+    size_t n = (size_t)(a % 61) + 1;
+    const char *what = mbf_violation_names[op->slot];
+    if (r->reports)
+        fail(r, "report before the misuse: %s", r->last_msg);
+    unsigned char *p;
+    switch ((mbf_misuse)op->slot) {
+    case MBF_DOUBLE_FREE:
+        p = mb_malloc(g, n);
+        mb_free(g, p);
+        mb_free(g, p);
+        expect_one(r, MB_DOUBLE_FREE, what);
+        break;
+    case MBF_DOUBLE_FREE_LATE: {
+        p = mb_malloc(g, n);
+        mb_free(g, p);
+        /* Push it out of the quarantine; the inner may hand its memory out again meanwhile. */
+        for (int i = 0; i < 80; i++)
+            mb_free(g, mb_malloc(g, n));
+        mb_free(g, p);
+        expect_one(r, MB_DOUBLE_FREE, what);
+        break;
+    }
+    case MBF_MISMATCHED_FREE:
+        p = mb_malloc(g, n);
+        mb_free(other, p);
+        expect_one(r, MB_MISMATCHED_FREE, what);
+        mb_free(g, p);
+        break;
+    case MBF_FOREIGN_FREE:
+        if (a & 2) {
+            unsigned char local[64];
+            mb_free(g, local + (a >> 2) % 32);
+            expect_one(r, MB_FOREIGN_FREE, what);
+        } else {
+            mb_alloc *sys = r->inst[F_SYSTEM];
+            p = mb_malloc(sys, n);
+            mb_free(g, p);
+            expect_one(r, MB_FOREIGN_FREE, what);
+            mb_free(sys, p);
+        }
+        break;
+    case MBF_OVERFLOW:
+        p = mb_malloc(g, n);
+        p[n + (a >> 4) % 16] ^= 0xA5; /* inside the rear canary */
+        if (a & 2) {
+            mb_alloc_check(g);
+            expect_one(r, MB_OVERFLOW, what);
+            mb_free(g, p);
+            if (r->reports)
+                fail(r, "overflow reported twice: %s", r->last_msg);
+        } else {
+            mb_free(g, p);
+            expect_one(r, MB_OVERFLOW, what);
+        }
+        break;
+    case MBF_UNDERFLOW:
+        p = mb_malloc(g, n);
+        p[-1 - (a >> 4) % 16] ^= 0x5A; /* inside the front canary */
+        mb_free(g, p);
+        expect_one(r, MB_UNDERFLOW, what);
+        break;
+    case MBF_WRITE_AFTER_FREE:
+        p = mb_malloc(g, n);
+        mb_free(g, p);
+        p[(a >> 2) % n] = 0x11; /* the block is quarantined: still allocated in the inner */
+        mb_alloc_check(g);
+        expect_one(r, MB_USE_AFTER_FREE, what);
+        break;
+    case MBF_LEAK: {
+        mb_alloc *t = mb_alloc_guard_new(r->inst[(a & 1) ? F_POOL : F_SYSTEM]);
+        if (!t)
+            fail(r, "cannot create a guard");
+        if (!mb_malloc(t, n))
+            fail(r, "mb_malloc on a fresh guard failed");
+        mb_alloc_delete(t);
+        expect_one(r, MB_LEAK, what);
+        break;
+    }
+    case MBF_NMISUSE: break;
+    }
+}
+
+/* ---- driver ---------------------------------------------------------------------------- */
+
+static void setup(run *r)
+{
+    r->inner_sys = mb_alloc_system_new();
+    r->inner_pool = mb_alloc_pool_new();
+    r->inst[F_SYSTEM] = mb_alloc_system_new();
+    r->inst[F_POOL] = mb_alloc_pool_new();
+    r->inst[F_GUARD_SYS] = mb_alloc_guard_new(r->inner_sys);
+    r->inst[F_GUARD_POOL] = mb_alloc_guard_new(r->inner_pool);
+    r->inst[F_CUSTOM] = mb_alloc_custom_new(&libc_vt, NULL, "custom");
+    for (int f = 0; f < MBF_FAMILIES; f++) {
+        if (!r->inst[f])
+            fail(r, "cannot create instance %s", mbf_family_names[f]);
+        if (strcmp(mb_alloc_name(r->inst[f]), mbf_family_names[f]) != 0)
+            fail(r, "instance named '%s', want '%s'", mb_alloc_name(r->inst[f]), mbf_family_names[f]);
+    }
+}
+
+static void teardown(run *r)
+{
+    r->op_index = r->prog->n;
+    for (int f = 0; f < MBF_FAMILIES; f++)
+        mb_alloc_fail_never(r->inst[f]);
+    for (int i = 0; i < MBF_SLOTS; i++) {
+        release(r, &r->s[i]);
+        free(r->s[i].expect);
+        r->s[i].expect = NULL;
+        r->s[i].cap = 0;
+    }
+    verify_all(r); /* the leak oracle: every instance must now hold nothing */
+    for (int f = 0; f < MBF_FAMILIES; f++)
+        mb_alloc_check(r->inst[f]);
+    for (int f = MBF_FAMILIES - 1; f >= 0; f--)
+        mb_alloc_delete(r->inst[f]);
+    mb_alloc_stats st;
+    mb_alloc_get_stats(r->inner_sys, &st);
+    if (st.live_blocks)
+        fail(r, "guard(system) left %zu blocks in its inner instance", st.live_blocks);
+    mb_alloc_get_stats(r->inner_pool, &st);
+    if (st.live_blocks)
+        fail(r, "guard(pool) left %zu blocks in its inner instance", st.live_blocks);
+    mb_alloc_delete(r->inner_sys);
+    mb_alloc_delete(r->inner_pool);
+    if (r->reports)
+        fail(r, "unexpected violation: %s", r->last_msg);
+}
+
+size_t mbf_run(mbf_dialect d, const mbf_prog *p)
+{
+    static run r; /* static: 8 slots of models; reset each run */
+    memset(&r, 0, sizeof r);
+    r.d = d;
+    r.prog = p;
+    mb_violation_fn old = mb_set_violation_handler(handler, &r);
+    setup(&r);
+    int misused = 0;
+    for (r.op_index = 0; r.op_index < p->n; r.op_index++) {
+        const mbf_op *op = &p->ops[r.op_index];
+        int f = op->kind == MBF_MISUSE ? 0 : fam_of(&r, op->slot);
+        switch ((mbf_kind)op->kind) {
+        case MBF_INIT: op_init(&r, op); break;
+        case MBF_RESIZE: op_resize(&r, op); break;
+        case MBF_FILL: op_fill(&r, op); break;
+        case MBF_FILL_NORMAL: op_fill_normal(&r, op); break;
+        case MBF_FREE: release(&r, &r.s[op->slot]); break;
+        case MBF_MALLOC: op_malloc(&r, op); break;
+        case MBF_REALLOC: op_realloc(&r, op); break;
+        case MBF_WRITE: op_write(&r, op); break;
+        case MBF_FAIL_AFTER:
+            mb_alloc_fail_after(r.inst[f], op->a, op->b ? MB_FAIL_ALWAYS : MB_FAIL_ONCE);
+            r.armed[f] = 1;
+            break;
+        case MBF_FAIL_NEVER:
+            mb_alloc_fail_never(r.inst[f]);
+            r.armed[f] = 0;
+            break;
+        case MBF_CHECK: mb_alloc_check(r.inst[f]); break;
+        case MBF_MISUSE:
+            if (d == MBF_D_GUARD && !misused++)
+                op_misuse(&r, op);
+            break;
+        case MBF_NKINDS: break;
+        }
+        if (r.reports)
+            fail(&r, "unexpected violation: %s", r.last_msg);
+        verify_all(&r);
+    }
+    teardown(&r);
+    mb_set_violation_handler(old, NULL);
+    return p->n;
+}
+
+int mbf_fuzz_one(mbf_dialect d, const uint8_t *data, size_t size)
+{
+    static mbf_prog prog;
+    mbf_decode(d, data, size, &prog);
+    mbf_run(d, &prog);
+    return 0;
+}
+
+/* Huge requests must return NULL, not abort, under the sanitizers' allocators. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__msan_default_options(void);
+const char *__msan_default_options(void) { return "allocator_may_return_null=1"; }

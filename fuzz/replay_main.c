@@ -1,0 +1,178 @@
+/* main() for builds without libFuzzer (gcc, Valgrind, MSan): replays files and directories
+ * (recursively; README.md and dot files skipped) through LLVMFuzzerTestOneInput. Each input is
+ * copied into a heap block of exactly its size, so an overread is caught, and run in a forked
+ * child, so one crashing input is counted and the rest still run (MEMBUF_REPLAY_NOFORK=1 runs
+ * them in-process, for debuggers). An unreadable path is an error. Ends with "N passed, M
+ * failed"; the exit status is non-zero if anything failed or could not be read. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int g_passed, g_failed, g_errors, g_nofork;
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "replay: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "replay: cannot stat %s: %s\n", path, strerror(errno));
+        fclose(f);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *data = malloc(size ? size : 1);
+    if (!data || fread(data, 1, size, f) != size || ferror(f)) {
+        fprintf(stderr, "replay: cannot read %s\n", path);
+        free(data);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    /* Exactly size bytes: the sanitizers see any read past the end of the input. */
+    uint8_t *exact = malloc(size ? size : 1);
+    if (!exact) {
+        fprintf(stderr, "replay: out of memory for %s\n", path);
+        free(data);
+        return -1;
+    }
+    memcpy(exact, data, size);
+    free(data);
+    int ok;
+    if (g_nofork) {
+        LLVMFuzzerTestOneInput(exact, size);
+        ok = 1;
+    } else {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "replay: fork: %s\n", strerror(errno));
+            free(exact);
+            return -1;
+        }
+        if (pid == 0) {
+            LLVMFuzzerTestOneInput(exact, size);
+            free(exact);
+            exit(0);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok) {
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "replay: FAILED %s (signal %d)\n", path, WTERMSIG(status));
+            else
+                fprintf(stderr, "replay: FAILED %s (exit %d)\n", path, WEXITSTATUS(status));
+        }
+    }
+    free(exact);
+    return ok;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run_path(const char *path);
+
+static void run_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        fprintf(stderr, "replay: cannot open directory %s: %s\n", path, strerror(errno));
+        g_errors++;
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "README.md") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *names);
+            if (!nn) {
+                fprintf(stderr, "replay: out of memory listing %s\n", path);
+                g_errors++;
+                break;
+            }
+            names = nn;
+        }
+        size_t len = strlen(path) + strlen(e->d_name) + 2;
+        if (!(names[n] = malloc(len))) {
+            fprintf(stderr, "replay: out of memory listing %s\n", path);
+            g_errors++;
+            break;
+        }
+        snprintf(names[n++], len, "%s/%s", path, e->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        run_path(names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void run_path(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "replay: cannot access %s: %s\n", path, strerror(errno));
+        g_errors++;
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        run_dir(path);
+        return;
+    }
+    int r = run_file(path);
+    if (r < 0)
+        g_errors++;
+    else if (r)
+        g_passed++;
+    else
+        g_failed++;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
+        return 2;
+    }
+    const char *nf = getenv("MEMBUF_REPLAY_NOFORK");
+    g_nofork = nf && strcmp(nf, "1") == 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "replay: unknown option '%s' (this is the replay driver, not libFuzzer)\n", argv[i]);
+            return 2;
+        }
+    }
+    for (int i = 1; i < argc; i++)
+        run_path(argv[i]);
+    if (g_errors)
+        fprintf(stderr, "replay: %d path(s) could not be read\n", g_errors);
+    if (g_passed + g_failed + g_errors == 0) {
+        fprintf(stderr, "replay: no inputs found in the given paths\n");
+        g_errors = 1;
+    }
+    printf("%d passed, %d failed\n", g_passed, g_failed + g_errors);
+    return g_failed || g_errors ? 1 : 0;
+}

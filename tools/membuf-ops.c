@@ -1,0 +1,367 @@
+/* membuf-ops: the op language on the command line.
+ *
+ *   membuf-ops [-t TARGET] print FILE            binary input -> text, one op per line
+ *   membuf-ops [-t TARGET] encode TEXT -o FILE   text -> binary input
+ *   membuf-ops [-t TARGET] run FILE...           execute with every oracle; exit 1 on a failure
+ *   membuf-ops [-t TARGET] shrink FILE -o FILE   drop ops while the same failure still happens
+ *   membuf-ops [-t TARGET] emit-c FILE           a standalone C regression test (public API only)
+ *
+ * TARGET is fuzz_buf, fuzz_alloc or fuzz_guard; without -t it is taken from the path (corpus/
+ * fuzz_buf/...), or for text from the ops used. Files ending in .ops are text, others binary.
+ * Bad usage or unreadable input: one line on stderr, exit 2. */
+#define _POSIX_C_SOURCE 200809L
+#include "exec.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("membuf-ops: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+static uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += got;
+        if (n == cap) {
+            uint8_t *b = realloc(buf, cap * 2 + 1);
+            if (!b)
+                free(buf);
+            buf = b;
+            cap *= 2;
+        }
+    }
+    if (!buf || ferror(f))
+        die("cannot read %s", path);
+    fclose(f);
+    buf[n] = 0;
+    *size = n;
+    return buf;
+}
+
+static bool is_text(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".ops") == 0;
+}
+
+static int target_from_path(const char *path)
+{
+    static const char *const names[] = {"fuzz_alloc", "fuzz_guard", "fuzz_buf"};
+    for (int i = 0; i < 3; i++)
+        if (strstr(path, names[i]))
+            return mbf_dialect_of(names[i]);
+    return -1;
+}
+
+static int target_from_ops(const mbf_prog *p)
+{
+    int buf = 0, raw = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        uint8_t k = p->ops[i].kind;
+        if (k == MBF_MISUSE)
+            return MBF_D_GUARD;
+        buf |= k == MBF_INIT || k == MBF_RESIZE || k == MBF_FILL || k == MBF_FILL_NORMAL;
+        raw |= k == MBF_MALLOC || k == MBF_REALLOC || k == MBF_WRITE;
+    }
+    return buf && !raw ? MBF_D_BUF : raw && !buf ? MBF_D_ALLOC : -1;
+}
+
+/* Loads FILE as a program; *d is the dialect (given with -t, or inferred). */
+static void load(const char *path, int *d, mbf_prog *p)
+{
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    if (*d < 0)
+        *d = target_from_path(path);
+    if (is_text(path)) {
+        if (memchr(data, 0, size))
+            die("%s: not a text file (NUL byte)", path);
+        char err[256];
+        if (!mbf_parse((const char *)data, p, err, sizeof err))
+            die("%s: %s", path, err);
+        if (*d < 0)
+            *d = target_from_ops(p);
+        if (*d < 0)
+            die("%s: cannot tell the target from the ops; pass -t fuzz_buf|fuzz_alloc|fuzz_guard", path);
+        uint8_t tmp[MBF_MAX_OPS * MBF_OP_MAX_BYTES];
+        if (mbf_encode((mbf_dialect)*d, p, tmp, sizeof tmp) == SIZE_MAX)
+            die("%s: an op is not part of %s's language", path, mbf_dialect_name((mbf_dialect)*d));
+    } else {
+        if (*d < 0)
+            die("%s: cannot tell the target from the path; pass -t fuzz_buf|fuzz_alloc|fuzz_guard", path);
+        mbf_decode((mbf_dialect)*d, data, size, p);
+    }
+    free(data);
+}
+
+/* Runs p in a child. Returns 0 if clean; else 1 with the failure's signature in sig. */
+static int run_child(int d, const mbf_prog *p, char *sig, size_t siglen, bool quiet)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        mbf_run((mbf_dialect)d, p);
+        _exit(0);
+    }
+    close(fds[1]);
+    char out[65536];
+    size_t n = 0;
+    for (ssize_t got; (got = read(fds[0], out + n, sizeof out - 1 - n)) > 0;)
+        n += (size_t)got;
+    out[n] = 0;
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (!quiet)
+        fputs(out, stderr);
+    /* Signature: the oracle's complaint without op position and addresses, or the tool's kind. */
+    const char *m = strstr(out, "membuf-fuzz: ");
+    const char *a = strstr(out, "ERROR: AddressSanitizer: ");
+    const char *u = strstr(out, "runtime error: ");
+    if (m && (m = strstr(m, "): "))) {
+        size_t k = strcspn(m + 3, ":0123456789\n");
+        snprintf(sig, siglen, "%.*s", (int)k, m + 3);
+    } else if (a) {
+        snprintf(sig, siglen, "%.*s", (int)strcspn(a, " \n0123456789") + 25, a);
+    } else if (u) {
+        snprintf(sig, siglen, "%.*s", (int)strcspn(u, "\n"), u);
+    } else {
+        snprintf(sig, siglen, "status %d", status);
+    }
+    return 1;
+}
+
+static void write_binary(int d, const mbf_prog *p, const char *out)
+{
+    static uint8_t buf[MBF_MAX_OPS * MBF_OP_MAX_BYTES];
+    size_t n = mbf_encode((mbf_dialect)d, p, buf, sizeof buf);
+    FILE *f = fopen(out, "wb");
+    if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0)
+        die("cannot write %s: %s", out, strerror(errno));
+}
+
+/* ---- emit-c ---------------------------------------------------------------------------- */
+
+static const char prelude[] =
+    "#include <membuf.h>\n\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+    "static int expected = -1, reports;\n"
+    "static void on_violation(mb_violation v, const char *msg, void *user)\n{\n"
+    "    (void)user;\n    if ((int)v != expected) {\n"
+    "        fprintf(stderr, \"unexpected violation: %s\\n\", msg);\n        abort();\n    }\n"
+    "    reports++;\n}\n\n"
+    "static void *c_malloc(void *c, size_t n) { (void)c; return malloc(n); }\n"
+    "static void *c_realloc(void *c, void *p, size_t n) { (void)c; return realloc(p, n); }\n"
+    "static void c_free(void *c, void *p) { (void)c; free(p); }\n\n"
+    "#define CHECK(c) do { if (!(c)) { fprintf(stderr, \"line %d: CHECK(%s) failed\\n\", __LINE__, #c); abort(); } } while (0)\n\n"
+    "int main(void)\n{\n"
+    "    static const mb_alloc_vtable vt = {c_malloc, c_realloc, c_free};\n"
+    "    mb_set_violation_handler(on_violation, NULL);\n"
+    "    mb_alloc *inner_sys = mb_alloc_system_new(), *inner_pool = mb_alloc_pool_new();\n"
+    "    mb_alloc *fam[5] = {mb_alloc_system_new(), mb_alloc_pool_new(), mb_alloc_guard_new(inner_sys),\n"
+    "                        mb_alloc_guard_new(inner_pool), mb_alloc_custom_new(&vt, NULL, \"custom\")};\n"
+    "    for (int f = 0; f < 5; f++)\n        CHECK(fam[f] != NULL);\n"
+    "    mb_buf buf[8] = {{0}};\n    unsigned char *raw[8] = {0};\n    size_t size[8] = {0};\n"
+    "    int famof[8] = {0, 1, 2, 3, 4, 0, 1, 2}, kind[8] = {0}; /* 0 empty, 1 buffer, 2 raw */\n"
+    "    mb_rng rng;\n    mb_status st;\n    (void)st;\n    (void)rng;\n\n";
+
+static void emit_release(int s)
+{
+    printf("    if (kind[%d] == 1) mb_buf_free(&buf[%d]);\n", s, s);
+    printf("    if (kind[%d] == 2) mb_free(fam[famof[%d]], raw[%d]);\n", s, s, s);
+    printf("    kind[%d] = 0;\n", s);
+}
+
+static void emit_c(int d, const mbf_prog *p, const char *path)
+{
+    printf("/* Regression test emitted by membuf-ops from %s (%s). Replays the sequence through the\n"
+           " * public API; a violation other than the one a misuse op commits, a wrong status, a\n"
+           " * lost byte or a leak at the end aborts. Build: cc -std=c11 t.c -lmembuf -lm */\n",
+           path, mbf_dialect_name((mbf_dialect)d));
+    fputs(prelude, stdout);
+    int misused = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const mbf_op *op = &p->ops[i];
+        int s = op->slot;
+        size_t n = mbf_size(op);
+        printf("    /* ");
+        mbf_print_op(stdout, op);
+        printf("     */\n");
+        switch ((mbf_kind)op->kind) {
+        case MBF_INIT:
+            if (n <= SIZE_MAX / 8 && n > ((size_t)1 << 18))
+                break;
+            emit_release(s);
+            printf("    st = mb_buf_init(&buf[%d], fam[%d], (size_t)%zuu);\n", s, op->fam, n);
+            printf("    CHECK(st == %s);\n", n > SIZE_MAX / 8 ? "MB_EOVERFLOW" : "MB_OK || st == MB_ENOMEM");
+            printf("    famof[%d] = %d;\n    kind[%d] = st == MB_OK ? 1 : 0;\n", s, op->fam, s);
+            break;
+        case MBF_RESIZE:
+            if (n <= SIZE_MAX / 8 && n > ((size_t)1 << 18))
+                break;
+            printf("    if (kind[%d] == 1) {\n        double *old = buf[%d].data;\n", s, s);
+            printf("        st = mb_buf_resize(&buf[%d], (size_t)%zuu);\n", s, n);
+            printf("        CHECK(st == MB_OK || ((st == MB_ENOMEM || st == MB_EOVERFLOW) && buf[%d].data == old));\n    }\n", s);
+            break;
+        case MBF_FILL:
+            printf("    if (kind[%d] == 1) {\n        CHECK(mb_buf_fill(&buf[%d], %s) == MB_OK);\n    }\n", s,
+                   s, strcmp(mbf_fill_values[op->a % 8], "nan") == 0 ? "NAN" :
+                      strcmp(mbf_fill_values[op->a % 8], "-inf") == 0 ? "-INFINITY" : mbf_fill_values[op->a % 8]);
+            break;
+        case MBF_FILL_NORMAL:
+            printf("    if (kind[%d] == 1) {\n        mb_rng_seed(&rng, %u);\n", s, op->a);
+            printf("        st = mb_buf_fill_normal(&buf[%d], &rng, strtod(\"%s\", NULL), strtod(\"%s\", NULL));\n",
+                   s, mbf_means[op->b % 8], mbf_sds[op->c % 8]);
+            printf("        CHECK(st == MB_OK || st == MB_EINVAL);\n    }\n");
+            break;
+        case MBF_FREE: emit_release(s); break;
+        case MBF_MALLOC:
+            if (n > ((size_t)4 << 20) && n < ((size_t)1 << 60))
+                break;
+            emit_release(s);
+            printf("    raw[%d] = mb_malloc(fam[%d], (size_t)%zuu);\n", s, op->fam, n);
+            printf("    famof[%d] = %d;\n    size[%d] = (size_t)%zuu;\n    kind[%d] = raw[%d] ? 2 : 0;\n", s,
+                   op->fam, s, n, s, s);
+            printf("    if (raw[%d]) memset(raw[%d], %zu, size[%d]);\n", s, s, (i * 7 + 1) % 256, s);
+            break;
+        case MBF_REALLOC:
+            if (n > ((size_t)4 << 20) && n < ((size_t)1 << 60))
+                break;
+            printf("    if (kind[%d] != 1) {\n", s);
+            printf("        unsigned char *q = mb_realloc(fam[famof[%d]], kind[%d] ? raw[%d] : NULL, (size_t)%zuu);\n", s, s, s, n);
+            printf("        if (q) {\n            raw[%d] = q;\n            size[%d] = (size_t)%zuu;\n            kind[%d] = 2;\n", s, s, n, s);
+            printf("            memset(q, %zu, size[%d]);\n        }\n    }\n", (i * 7 + 1) % 256, s);
+            break;
+        case MBF_WRITE:
+            printf("    if (kind[%d] == 2) memset(raw[%d], %zu, size[%d]);\n", s, s, (i * 5 + 3) % 256, s);
+            break;
+        case MBF_FAIL_AFTER:
+            printf("    mb_alloc_fail_after(fam[famof[%d]], %u, %s);\n", s, op->a, op->b ? "MB_FAIL_ALWAYS" : "MB_FAIL_ONCE");
+            break;
+        case MBF_FAIL_NEVER: printf("    mb_alloc_fail_never(fam[famof[%d]]);\n", s); break;
+        case MBF_CHECK: printf("    mb_alloc_check(fam[famof[%d]]);\n", s); break;
+        case MBF_MISUSE:
+            if (d != MBF_D_GUARD || misused++)
+                break;
+            printf("    /* exec.c's op_misuse commits this violation; see there for the exact steps. */\n");
+            break;
+        case MBF_NKINDS: break;
+        }
+    }
+    printf("    for (int s = 0; s < 8; s++) {\n        if (kind[s] == 1) mb_buf_free(&buf[s]);\n"
+           "        if (kind[s] == 2) mb_free(fam[famof[s]], raw[s]);\n    }\n");
+    printf("    for (int f = 0; f < 5; f++) {\n        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[f], &st_);\n"
+           "        CHECK(st_.live_blocks == 0); /* the leak oracle */\n    }\n");
+    printf("    for (int f = 4; f >= 0; f--)\n        mb_alloc_delete(fam[f]);\n"
+           "    mb_alloc_delete(inner_sys);\n    mb_alloc_delete(inner_pool);\n"
+           "    puts(\"regression: ok\");\n    return 0;\n}\n");
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+static void usage(void)
+{
+    die("usage: membuf-ops [-t fuzz_buf|fuzz_alloc|fuzz_guard] print FILE | encode TEXT -o FILE | "
+        "run FILE... | shrink FILE -o FILE | emit-c FILE");
+}
+
+int main(int argc, char **argv)
+{
+    int d = -1, i = 1;
+    if (i + 1 < argc && strcmp(argv[i], "-t") == 0) {
+        d = mbf_dialect_of(argv[i + 1]);
+        if (d < 0)
+            die("unknown target '%s' (fuzz_buf, fuzz_alloc or fuzz_guard)", argv[i + 1]);
+        i += 2;
+    }
+    if (i >= argc)
+        usage();
+    const char *cmd = argv[i++];
+    static mbf_prog p;
+    if (strcmp(cmd, "print") == 0 && i + 1 == argc) {
+        load(argv[i], &d, &p);
+        mbf_print(stdout, &p);
+        return 0;
+    }
+    if (strcmp(cmd, "encode") == 0 && i + 3 == argc && strcmp(argv[i + 1], "-o") == 0) {
+        if (!is_text(argv[i]))
+            die("%s: encode takes a text file (*.ops)", argv[i]);
+        load(argv[i], &d, &p);
+        write_binary(d, &p, argv[i + 2]);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0 && i < argc) {
+        int failed = 0;
+        for (; i < argc; i++) {
+            int dd = d;
+            load(argv[i], &dd, &p);
+            char sig[256];
+            if (run_child(dd, &p, sig, sizeof sig, false)) {
+                printf("FAILED %s (%s): %s\n", argv[i], mbf_dialect_name((mbf_dialect)dd), sig);
+                failed++;
+            } else {
+                printf("ok     %s (%s, %zu ops)\n", argv[i], mbf_dialect_name((mbf_dialect)dd), p.n);
+            }
+        }
+        return failed ? 1 : 0;
+    }
+    if (strcmp(cmd, "shrink") == 0 && i + 3 == argc && strcmp(argv[i + 1], "-o") == 0) {
+        load(argv[i], &d, &p);
+        char want[256], got[256];
+        if (!run_child(d, &p, want, sizeof want, true))
+            die("%s does not fail; nothing to shrink", argv[i]);
+        size_t before = p.n;
+        /* Remove chunks of ops, halving the chunk size, while the same failure remains. */
+        static mbf_prog cand;
+        for (size_t chunk = p.n / 2 ? p.n / 2 : 1; chunk > 0; chunk /= 2) {
+            for (size_t at = 0; at + chunk <= p.n;) {
+                cand.n = 0;
+                for (size_t k = 0; k < p.n; k++)
+                    if (k < at || k >= at + chunk)
+                        cand.ops[cand.n++] = p.ops[k];
+                if (run_child(d, &cand, got, sizeof got, true) && strcmp(got, want) == 0)
+                    p = cand;
+                else
+                    at += chunk;
+            }
+        }
+        write_binary(d, &p, argv[i + 2]);
+        fprintf(stderr, "membuf-ops: shrunk %zu ops to %zu, still failing with: %s\n", before, p.n, want);
+        mbf_print(stdout, &p);
+        return 0;
+    }
+    if (strcmp(cmd, "emit-c") == 0 && i + 1 == argc) {
+        load(argv[i], &d, &p);
+        emit_c(d, &p, argv[i]);
+        return 0;
+    }
+    usage();
+    return 2;
+}
