@@ -274,7 +274,7 @@ static bool encode_size(uint64_t v, mbf_op *op)
 
 static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t errlen)
 {
-    char *w[8];
+    char *w[8] = {0};
     size_t nw = 0;
     for (char *tok = strtok(line, " \t\r"); tok; tok = strtok(NULL, " \t\r")) {
         if (nw == 8)
@@ -282,6 +282,8 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
         w[nw++] = tok;
     }
     memset(op, 0, sizeof *op);
+    if (nw == 0)
+        ERR("empty op");
     int k = lookup(mbf_kind_names, MBF_NKINDS, w[0]);
     if (k < 0)
         ERR("unknown op '%s'", w[0]);

@@ -49,7 +49,7 @@
 #define F_LIVE 1u
 #define F_QUAR 2u
 #define F_REPORTED 4u
-#define MAX_USER (SIZE_MAX >> 3)
+#define MAX_USER (MB__MAX_OBJECT >> 3)
 
 typedef struct ghdr {
     uint64_t magic;

@@ -77,6 +77,10 @@ void mb__sys_unmap(void *p, size_t size);
 void mb__sys_fail_after(uint64_t n);
 void mb__sys_fail_never(void);
 
+/* No object may be larger than PTRDIFF_MAX (pointer differences must be representable); requests
+ * above it fail before reaching any allocator. */
+#define MB__MAX_OBJECT ((size_t)PTRDIFF_MAX)
+
 /* Checked size arithmetic: false on overflow, *out untouched then. */
 static inline bool mb__add(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
 static inline bool mb__mul(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }

@@ -398,7 +398,7 @@ static void small_free(pool_inst *pi, const where *w)
 
 static void *large_alloc(pool_inst *pi, size_t n)
 {
-    if (!mb__ptrmap_reserve(&pi->large, 1))
+    if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
         return NULL;
     void *p = mb__sys_malloc(n ? n : 1);
     if (!p)
@@ -458,7 +458,7 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
         return p;
     }
     if (o == OWN_LARGE && ci < 0) {
-        if (!mb__ptrmap_reserve(&pi->large, 1))
+        if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
             return NULL;
         void *q = mb__sys_realloc(p, n ? n : 1);
         if (!q)

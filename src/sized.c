@@ -40,7 +40,7 @@ static void *sized_malloc(mb_alloc *a, size_t size)
 {
     sized *s = (sized *)a;
     size_t total;
-    if (!mb__add(size, sizeof(sized_hdr), &total))
+    if (!mb__add(size, sizeof(sized_hdr), &total) || total > MB__MAX_OBJECT)
         return NULL;
     sized_hdr *h = s->vt.malloc(s->ctx, total);
     return h ? publish(h, size) : NULL;
@@ -50,7 +50,7 @@ static void *sized_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
 {
     sized *s = (sized *)a;
     size_t total;
-    if (!mb__add(size, sizeof(sized_hdr), &total))
+    if (!mb__add(size, sizeof(sized_hdr), &total) || total > MB__MAX_OBJECT)
         return NULL;
     sized_hdr *h = hdr_of(p);
     size_t old = reclaim(h);
