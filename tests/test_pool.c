@@ -112,6 +112,34 @@ static void test_realloc_paths(void)
     mb_alloc_delete(a);
 }
 
+/* Every pair of (class boundary, large) sizes: contents kept across the resize both ways. */
+static void test_realloc_every_pair(void)
+{
+    size_t sizes[80];
+    size_t n = 0;
+    sizes[n++] = 0;
+    for (size_t c = 16; c <= 512; c += 16) {
+        sizes[n++] = c;
+        sizes[n++] = c + 1;
+    }
+    sizes[n++] = 2000;
+    sizes[n++] = 70000;
+    mb_alloc *a = mb_alloc_pool_new();
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            unsigned char *p = mb_malloc(a, sizes[i]);
+            ASSERT_NOT_NULL(p);
+            fill(p, sizes[i], (unsigned)i);
+            unsigned char *q = mb_realloc(a, p, sizes[j]);
+            ASSERT_NOT_NULL(q);
+            verify(q, sizes[i] < sizes[j] ? sizes[i] : sizes[j], (unsigned)i);
+            mb_free(a, q);
+        }
+    }
+    ASSERT_NOTHING_LIVE(a);
+    mb_alloc_delete(a);
+}
+
 static void test_double_free(void)
 {
     test_capture_begin();
@@ -347,6 +375,7 @@ int main(void)
     TEST_RUN(test_zero_size_unique);
     TEST_RUN(test_reuse_lifo);
     TEST_RUN(test_realloc_paths);
+    TEST_RUN(test_realloc_every_pair);
     TEST_RUN(test_double_free);
     TEST_RUN(test_double_free_message);
     TEST_RUN(test_foreign);
