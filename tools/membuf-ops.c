@@ -171,7 +171,7 @@ static void write_binary(int d, const mbf_prog *p, const char *out)
 /* ---- emit-c ---------------------------------------------------------------------------- */
 
 static const char prelude[] =
-    "#include <membuf.h>\n\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+    "#include <membuf.h>\n\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
     "static int expected = -1, reports;\n"
     "static void on_violation(mb_violation v, const char *msg, void *user)\n{\n"
     "    (void)user;\n    if ((int)v != expected) {\n"
@@ -190,13 +190,51 @@ static const char prelude[] =
     "    for (int f = 0; f < 5; f++)\n        CHECK(fam[f] != NULL);\n"
     "    mb_buf buf[8] = {{0}};\n    unsigned char *raw[8] = {0};\n    size_t size[8] = {0};\n"
     "    int famof[8] = {0, 1, 2, 3, 4, 0, 1, 2}, kind[8] = {0}; /* 0 empty, 1 buffer, 2 raw */\n"
-    "    mb_rng rng;\n    mb_status st;\n    (void)st;\n    (void)rng;\n\n";
+    "    mb_rng rng;\n    mb_status st;\n    (void)st;\n    (void)rng;\n    (void)size;\n    (void)raw;\n    (void)buf;\n\n";
 
 static void emit_release(int s)
 {
     printf("    if (kind[%d] == 1) mb_buf_free(&buf[%d]);\n", s, s);
     printf("    if (kind[%d] == 2) mb_free(fam[famof[%d]], raw[%d]);\n", s, s, s);
     printf("    kind[%d] = 0;\n", s);
+}
+
+/* The same steps as op_misuse in fuzz/exec.c, expecting exactly one report of the kind. */
+static void emit_misuse(const mbf_op *op)
+{
+    static const char *const kinds[MBF_NMISUSE] = {
+        "MB_DOUBLE_FREE", "MB_DOUBLE_FREE", "MB_MISMATCHED_FREE", "MB_FOREIGN_FREE", "MB_OVERFLOW",
+        "MB_UNDERFLOW", "MB_USE_AFTER_FREE", "MB_LEAK"};
+    unsigned a = op->a, n = a % 61 + 1;
+    int g = (a & 1) ? 3 : 2, o = (a & 1) ? 2 : 3;
+    printf("    {\n        expected = %s;\n        reports = 0;\n        unsigned char *p;\n", kinds[op->slot]);
+    switch ((mbf_misuse)op->slot) {
+    case MBF_DOUBLE_FREE: printf("        p = mb_malloc(fam[%d], %u);\n        mb_free(fam[%d], p);\n        mb_free(fam[%d], p);\n", g, n, g, g); break;
+    case MBF_DOUBLE_FREE_LATE:
+        printf("        p = mb_malloc(fam[%d], %u);\n        mb_free(fam[%d], p);\n", g, n, g);
+        printf("        for (int i = 0; i < 80; i++)\n            mb_free(fam[%d], mb_malloc(fam[%d], %u));\n        mb_free(fam[%d], p);\n", g, g, n, g);
+        break;
+    case MBF_MISMATCHED_FREE: printf("        p = mb_malloc(fam[%d], %u);\n        mb_free(fam[%d], p);\n        CHECK(reports == 1);\n        mb_free(fam[%d], p);\n", g, n, o, g); break;
+    case MBF_FOREIGN_FREE:
+        if (a & 2)
+            printf("        unsigned char local[64];\n        mb_free(fam[%d], local + %u);\n        (void)p;\n", g, (a >> 2) % 32);
+        else
+            printf("        p = mb_malloc(fam[0], %u);\n        mb_free(fam[%d], p);\n        CHECK(reports == 1);\n        mb_free(fam[0], p);\n", n, g);
+        break;
+    case MBF_OVERFLOW:
+        printf("        p = mb_malloc(fam[%d], %u);\n        p[%u] ^= 0xA5;\n", g, n, n + (a >> 4) % 16);
+        if (a & 2)
+            printf("        mb_alloc_check(fam[%d]);\n        CHECK(reports == 1);\n", g);
+        printf("        mb_free(fam[%d], p);\n", g);
+        break;
+    case MBF_UNDERFLOW: printf("        p = mb_malloc(fam[%d], %u);\n        p[-%u] ^= 0x5A;\n        mb_free(fam[%d], p);\n", g, n, 1 + (a >> 4) % 16, g); break;
+    case MBF_WRITE_AFTER_FREE: printf("        p = mb_malloc(fam[%d], %u);\n        mb_free(fam[%d], p);\n        p[%u] = 0x11;\n        mb_alloc_check(fam[%d]);\n", g, n, g, (a >> 2) % n, g); break;
+    case MBF_LEAK:
+        printf("        mb_alloc *t = mb_alloc_guard_new(fam[%d]);\n        CHECK(t && mb_malloc(t, %u));\n        mb_alloc_delete(t);\n        (void)p;\n", (a & 1) ? 1 : 0, n);
+        break;
+    case MBF_NMISUSE: break;
+    }
+    printf("        CHECK(reports == 1);\n        expected = -1;\n    }\n");
 }
 
 static void emit_c(int d, const mbf_prog *p, const char *path)
@@ -270,7 +308,7 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
         case MBF_MISUSE:
             if (d != MBF_D_GUARD || misused++)
                 break;
-            printf("    /* exec.c's op_misuse commits this violation; see there for the exact steps. */\n");
+            emit_misuse(op);
             break;
         case MBF_NKINDS: break;
         }
