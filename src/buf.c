@@ -1,10 +1,13 @@
-/* mb_buf: a length and a block of doubles owned through an allocator instance. Every error
- * leaves the buffer exactly as it was (same data, same len, same contents). */
+/* mb_buf: a length and a block of doubles owned through an allocator instance. Apart from
+ * mb_buf_init, which always resets b first, every error leaves the buffer exactly as it was (same
+ * data, same len, same contents). */
 #include "internal.h"
 
 #include <math.h>
 #include <string.h>
 
+/* Sets *b to an empty buffer of a before anything else, so mb_buf_free is always safe after it.
+ * The size is checked before the allocator sees the request. */
 mb_status mb_buf_init(mb_buf *b, mb_alloc *a, size_t n)
 {
     if (!b)
@@ -27,6 +30,8 @@ mb_status mb_buf_init(mb_buf *b, mb_alloc *a, size_t n)
     return MB_OK;
 }
 
+/* The one place a buffer's block changes size. n 0 frees the block (unlike mb_realloc, which
+ * keeps a live empty block); failure leaves b untouched because mb_realloc keeps p intact. */
 mb_status mb_buf_resize(mb_buf *b, size_t n)
 {
     if (!b || !b->alloc)
@@ -49,6 +54,7 @@ mb_status mb_buf_resize(mb_buf *b, size_t n)
     return MB_OK;
 }
 
+/* An empty buffer (len 0) is a successful no-op, whatever its allocator. */
 mb_status mb_buf_fill(mb_buf *b, double v)
 {
     if (!b)
@@ -67,6 +73,7 @@ mb_status mb_buf_fill(mb_buf *b, double v)
     return MB_OK;
 }
 
+/* Every argument is checked before the first draw, so an error consumes nothing from rng. */
 mb_status mb_buf_fill_normal(mb_buf *b, mb_rng *rng, double mean, double stddev)
 {
     if (!b || !rng || !isfinite(mean) || !isfinite(stddev) || stddev < 0)
@@ -77,6 +84,7 @@ mb_status mb_buf_fill_normal(mb_buf *b, mb_rng *rng, double mean, double stddev)
     return MB_OK;
 }
 
+/* Keeps b->alloc, so the buffer can be resized again afterwards. */
 void mb_buf_free(mb_buf *b)
 {
     if (!b || !b->data)

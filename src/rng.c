@@ -17,6 +17,8 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* Fills the four state words with consecutive splitmix64 outputs (Vigna's recommended seeding).
+ * r NULL: no-op. */
 void mb_rng_seed(mb_rng *r, uint64_t seed)
 {
     if (!r)
@@ -24,10 +26,11 @@ void mb_rng_seed(mb_rng *r, uint64_t seed)
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&x);
-    /* splitmix64 is a bijection of distinct counters, so four outputs are never all zero;
-     * the all-zero state (xoshiro's only fixed point) cannot arise. */
+    /* The all-zero state (xoshiro's fixed point) cannot arise: splitmix64 mixes four distinct
+     * counters through a bijection, so the words are distinct and at most one is zero. */
 }
 
+/* One xoshiro256** step: returns 64 random bits and advances r (which must not be NULL). */
 uint64_t mb_rng_u64(mb_rng *r)
 {
     uint64_t *s = r->s;
@@ -42,11 +45,12 @@ uint64_t mb_rng_u64(mb_rng *r)
     return out;
 }
 
+/* The top 53 bits of one draw, scaled: every multiple of 2^-53 in [0, 1), equally likely. */
 double mb_rng_double(mb_rng *r) { return (double)(mb_rng_u64(r) >> 11) * 0x1.0p-53; }
 
 /* The rare paths: the tail beyond r (layer 0) and the wedges. Returns true with *out set when the
  * candidate is accepted. */
-static bool normal_slow(mb_rng *r, unsigned idx, int neg, double x, double *out)
+static bool normal_slow(mb_rng *r, unsigned idx, bool neg, double x, double *out)
 {
     if (idx == 0) {
         /* Tail: Marsaglia's exact method for x > r. */
@@ -66,12 +70,14 @@ static bool normal_slow(mb_rng *r, unsigned idx, int neg, double x, double *out)
     return false;
 }
 
+/* One u64 per attempt: bits 0-7 pick the layer, bit 8 the sign, bits 9-60 the 52-bit magnitude.
+ * Unsigned arithmetic only; the sign is applied to the double. */
 double mb_rng_normal(mb_rng *r)
 {
     for (;;) {
         uint64_t u = mb_rng_u64(r);
         unsigned idx = (unsigned)(u & 0xff);
-        int neg = (int)((u >> 8) & 1);
+        bool neg = (u >> 8) & 1;
         uint64_t rabs = (u >> 9) & UINT64_C(0x000fffffffffffff);
         double x = (double)rabs * mb__zig_w[idx];
         if (neg)

@@ -48,6 +48,18 @@ static void test_init_free(mb_alloc *a)
     ASSERT_EQ(mb_buf_init(NULL, a, 1), MB_EINVAL);
     ASSERT_EQ(mb_buf_init(&b, NULL, 1), MB_EINVAL);
     ASSERT_NULL(b.data);
+    ASSERT_UEQ(b.len, 0);
+    ASSERT_NULL(b.alloc);
+    /* A buffer without an allocator cannot grow; filling it (empty) is a no-op. */
+    mb_rng r, r0;
+    mb_rng_seed(&r, 1);
+    r0 = r;
+    ASSERT_EQ(mb_buf_resize(&b, 4), MB_EINVAL);
+    ASSERT_EQ(mb_buf_fill(&b, 1.0), MB_OK);
+    ASSERT_EQ(mb_buf_fill_normal(&b, &r, 0, 1), MB_OK);
+    ASSERT(memcmp(&r, &r0, sizeof r) == 0); /* no element, no draw */
+    ASSERT(b.data == NULL && b.len == 0 && b.alloc == NULL);
+    mb_buf_free(&b);
     ASSERT_NOTHING_LIVE(a);
 }
 
@@ -119,42 +131,80 @@ static void test_resize_failure(mb_alloc *a)
     ASSERT_NOTHING_LIVE(a);
 }
 
-/* Fail after k requests for every k: each operation either succeeds or reports MB_ENOMEM with the
- * buffer unchanged; at the end everything is freed. */
+/* Fail after k requests for every k (SQLite-style), once and always, until the whole sequence
+ * runs without a failure. Every operation either succeeds or reports MB_ENOMEM with the buffer
+ * unchanged; the allocator counts exactly the failures reported; at the end nothing is live. */
+enum { FI_BUFS = 3, FI_ROUNDS = 3 };
+static const size_t fi_init[FI_BUFS] = {1, 40, 600};
+static const size_t fi_resize[FI_ROUNDS] = {3, 70, 2};
+
+static void check_contents(const mb_buf *b, double v)
+{
+    for (size_t j = 0; j < b->len; j++)
+        ASSERT_DBL_EQ(b->data[j], v);
+}
+
+/* Runs the sequence once; returns how many operations reported MB_ENOMEM. */
+static uint64_t fi_sequence(mb_alloc *a)
+{
+    uint64_t failed = 0;
+    mb_buf bufs[FI_BUFS];
+    for (int i = 0; i < FI_BUFS; i++) {
+        mb_status st = mb_buf_init(&bufs[i], a, fi_init[i]);
+        ASSERT(st == MB_OK || st == MB_ENOMEM);
+        ASSERT_PTR_EQ(bufs[i].alloc, a);
+        if (st == MB_ENOMEM) {
+            ASSERT(bufs[i].data == NULL && bufs[i].len == 0);
+            failed++;
+        } else {
+            ASSERT_UEQ(bufs[i].len, fi_init[i]);
+            ASSERT_EQ(mb_buf_fill(&bufs[i], (double)i), MB_OK);
+        }
+    }
+    for (int round = 0; round < FI_ROUNDS; round++) {
+        for (int i = 0; i < FI_BUFS; i++) {
+            mb_buf old = bufs[i];
+            size_t n = fi_resize[round] + (size_t)i;
+            mb_status st = mb_buf_resize(&bufs[i], n);
+            ASSERT(st == MB_OK || st == MB_ENOMEM);
+            if (st == MB_ENOMEM) {
+                ASSERT(memcmp(&bufs[i], &old, sizeof old) == 0);
+                failed++;
+            } else {
+                ASSERT_UEQ(bufs[i].len, n);
+                /* the kept prefix survived the move */
+                mb_buf prefix = {bufs[i].data, old.len < n ? old.len : n, a};
+                check_contents(&prefix, (double)i);
+                ASSERT_EQ(mb_buf_fill(&bufs[i], (double)i), MB_OK);
+            }
+            check_contents(&bufs[i], (double)i);
+        }
+    }
+    mb_alloc_check(a);
+    for (int i = 0; i < FI_BUFS; i++)
+        mb_buf_free(&bufs[i]);
+    return failed;
+}
+
 static void test_fault_injection_loop(mb_alloc *a)
 {
-    for (uint64_t k = 0; k < 12; k++) {
-        for (int mode = 0; mode < 2; mode++) {
+    /* Every operation of the sequence makes exactly one request, failed or not. */
+    const uint64_t requests = FI_BUFS + FI_BUFS * FI_ROUNDS;
+    for (int mode = 0; mode < 2; mode++) {
+        for (uint64_t k = 0;; k++) {
+            ASSERT(k <= requests);
+            mb_alloc_stats before, after;
+            mb_alloc_get_stats(a, &before);
             mb_alloc_fail_after(a, k, mode ? MB_FAIL_ALWAYS : MB_FAIL_ONCE);
-            mb_buf bufs[3];
-            size_t sizes[] = {1, 40, 600, 3, 70, 2};
-            for (int i = 0; i < 3; i++) {
-                mb_status st = mb_buf_init(&bufs[i], a, sizes[i]);
-                ASSERT(st == MB_OK || st == MB_ENOMEM);
-                if (st == MB_ENOMEM)
-                    ASSERT(bufs[i].data == NULL && bufs[i].len == 0);
-                else
-                    mb_buf_fill(&bufs[i], (double)i);
-            }
-            for (int r = 3; r < 6; r++) {
-                for (int i = 0; i < 3; i++) {
-                    mb_buf old = bufs[i];
-                    mb_status st = mb_buf_resize(&bufs[i], sizes[r] + (size_t)i);
-                    ASSERT(st == MB_OK || st == MB_ENOMEM);
-                    if (st == MB_ENOMEM) {
-                        ASSERT(bufs[i].data == old.data && bufs[i].len == old.len);
-                        for (size_t j = 0; j < old.len; j++)
-                            ASSERT_DBL_EQ(bufs[i].data[j], (double)i);
-                    } else {
-                        mb_buf_fill(&bufs[i], (double)i);
-                    }
-                }
-            }
+            uint64_t failed = fi_sequence(a);
             mb_alloc_fail_never(a);
-            mb_alloc_check(a);
-            for (int i = 0; i < 3; i++)
-                mb_buf_free(&bufs[i]);
+            mb_alloc_get_stats(a, &after);
+            ASSERT_UEQ(after.failures - before.failures, failed);
+            ASSERT_UEQ(after.mallocs + after.reallocs - before.mallocs - before.reallocs, requests);
+            ASSERT_UEQ(failed, k >= requests ? 0 : mode ? requests - k : 1);
             ASSERT_NOTHING_LIVE(a);
+            if (failed == 0)
+                break;
         }
     }
 }
