@@ -3,10 +3,14 @@
  *     resize, fill values, fill-normal values recomputed from the same seed with our own rng),
  *     a raw block's size and the byte pattern written into it; after every op every live block
  *     is compared with the model, which catches overlap, corruption and lost data;
- *   - statistics: live_blocks and live_bytes of every instance equal the model's;
- *   - results: a failure (NULL, MB_ENOMEM) only where fault injection is armed on the instance or
- *     the request is over 1 MiB; MB_EOVERFLOW exactly for overflowing counts; MB_EINVAL exactly
- *     for invalid fill-normal arguments; every failed call leaves the slot unchanged;
+ *   - statistics: every counter of every instance (live_blocks, live_bytes, peak_bytes,
+ *     mallocs, reallocs, frees, failures) equals the model's, which counts each request the op
+ *     must make (a buffer resize to its own length or to 0 makes none; an overflowing count none);
+ *   - fault injection, modelled exactly: `fail-after n once|always` lets exactly n more requests
+ *     through, then fails the next one (or every later one); a request fails if and only if the
+ *     model says it is injected or it is above PTRDIFF_MAX; MB_EOVERFLOW exactly for overflowing
+ *     counts; MB_EINVAL exactly for invalid fill-normal arguments; every failed call leaves the
+ *     slot unchanged;
  *   - violations: any report fails the clean targets; in fuzz_guard a misuse op must produce
  *     exactly the one violation it commits, and nothing else may be reported;
  *   - at the end every slot is freed and every instance must hold live_blocks == 0 (the leak
@@ -28,7 +32,9 @@
 #define RAW_MAX ((size_t)1 << 20)
 #define RAW_HUGE ((size_t)1 << 60)
 #define BUF_MAX_ELEMS ((size_t)1 << 16)
-#define SURE_BYTES ((size_t)1 << 20)
+#define BIG_REQUEST ((size_t)4 << 10)
+#define INPUT_BUDGET ((size_t)4 << 20)
+#define LIVE_CAP ((size_t)2 << 20)
 
 enum { SLOT_EMPTY, SLOT_BUF, SLOT_RAW };
 enum { F_SYSTEM, F_POOL, F_GUARD_SYS, F_GUARD_POOL, F_CUSTOM };
@@ -44,13 +50,22 @@ typedef struct slot {
     uint32_t gen;
 } slot;
 
+/* What an instance's statistics and fault injection must be, per the model. */
+typedef struct inst_model {
+    mb_alloc_stats st;
+    int fail_state; /* 0 off, 1 armed once, 2 armed always, 3 failing */
+    uint64_t countdown;
+    size_t freed; /* bytes freed or moved away so far: what a guard's quarantine may hold */
+} inst_model;
+
 typedef struct run {
     mbf_dialect d;
     const mbf_prog *prog;
     size_t op_index;
     mb_alloc *inst[MBF_FAMILIES];
     mb_alloc *inner_sys, *inner_pool;
-    int armed[MBF_FAMILIES];
+    inst_model m[MBF_FAMILIES];
+    size_t work; /* bytes requested, filled or written so far in this input (INPUT_BUDGET) */
     slot s[MBF_SLOTS];
     uint32_t gen;
     int reports;
@@ -102,40 +117,62 @@ static const mb_alloc_vtable libc_vt = {c_malloc, c_realloc, c_free};
 
 /* ---- model helpers --------------------------------------------------------------------- */
 
+/* The oracles' inner loops run after every op: keep libFuzzer's comparison tracing out of them
+ * (it would dominate the run time and adds no useful feedback). */
+#if defined(__clang__)
+#define MBF_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define MBF_NO_COVERAGE
+#endif
+
 /* A raw block's pattern: byte i is (gen * 131 + i * 7 + 1) mod 256, periodic in i with period
- * 256, so a 256-byte template per generation makes painting and checking memcpy/memcmp. */
-static void make_template(uint32_t gen, unsigned char t[256])
+ * 256 and in gen with period 256, so 256 templates of 256 bytes make painting and checking
+ * memcpy/memcmp. */
+static unsigned char templates[256][256];
+
+MBF_NO_COVERAGE static const unsigned char *template_of(uint32_t gen)
 {
-    for (size_t i = 0; i < 256; i++)
-        t[i] = (unsigned char)(gen * 131u + i * 7u + 1u);
+    static bool ready;
+    if (!ready) {
+        for (size_t g = 0; g < 256; g++)
+            for (size_t i = 0; i < 256; i++)
+                templates[g][i] = (unsigned char)(g * 131u + i * 7u + 1u);
+        ready = true;
+    }
+    return templates[gen % 256];
 }
 
-static void paint(slot *sl, uint32_t gen)
+MBF_NO_COVERAGE static void paint(slot *sl, uint32_t gen)
 {
-    unsigned char t[256];
+    const unsigned char *t = template_of(gen);
     sl->gen = gen;
-    make_template(gen, t);
-    for (size_t k = 0; k < sl->size; k += 256)
-        memcpy(sl->raw + k, t, sl->size - k < 256 ? sl->size - k : 256);
-}
-
-/* Checks bytes [0, n) of slot i's block against its pattern. */
-static void verify_raw(const run *r, int i, size_t n)
-{
-    const slot *sl = &r->s[i];
-    unsigned char t[256];
-    make_template(sl->gen, t);
-    for (size_t k = 0; k < n; k += 256) {
-        size_t len = n - k < 256 ? n - k : 256;
-        if (memcmp(sl->raw + k, t, len) != 0)
-            for (size_t j = 0; j < len; j++)
-                if (sl->raw[k + j] != t[j])
-                    fail(r, "raw block in slot %d (%zu bytes, %s) changed at byte %zu", i,
-                         sl->size, mbf_family_names[sl->fam], k + j);
+    size_t done = sl->size < 256 ? sl->size : 256;
+    memcpy(sl->raw, t, done);
+    /* Doubling copies of the painted prefix: few calls, however big the block. */
+    while (done < sl->size) {
+        size_t len = sl->size - done < done ? sl->size - done : done;
+        memcpy(sl->raw + done, sl->raw, len);
+        done += len;
     }
 }
 
-static void verify_buf(const run *r, int i)
+/* Checks bytes [0, n) of slot i's block against its pattern: the first 256 bytes against the
+ * template, the rest against the bytes 256 before them (the pattern's period) in one memcmp,
+ * which is one interceptor call under the sanitizers. */
+MBF_NO_COVERAGE static void verify_raw(const run *r, int i, size_t n)
+{
+    const slot *sl = &r->s[i];
+    const unsigned char *t = template_of(sl->gen);
+    size_t head = n < 256 ? n : 256;
+    if (memcmp(sl->raw, t, head) == 0 && (n <= 256 || memcmp(sl->raw + 256, sl->raw, n - 256) == 0))
+        return;
+    for (size_t k = 0; k < n; k++)
+        if (sl->raw[k] != t[k % 256])
+            fail(r, "raw block in slot %d (%zu bytes, %s) changed at byte %zu", i, sl->size,
+                 mbf_family_names[sl->fam], k);
+}
+
+MBF_NO_COVERAGE static void verify_buf(const run *r, int i)
 {
     const slot *sl = &r->s[i];
     if ((sl->buf.len == 0) != (sl->buf.data == NULL))
@@ -147,7 +184,38 @@ static void verify_buf(const run *r, int i)
                      mbf_family_names[sl->fam], k, sl->buf.data[k], sl->expect[k]);
 }
 
-static void verify_all(run *r)
+MBF_NO_COVERAGE static void check_stats(run *r, int f)
+{
+    mb_alloc_stats st;
+    const mb_alloc_stats *m = &r->m[f].st;
+    mb_alloc_get_stats(r->inst[f], &st);
+    if (st.live_blocks != m->live_blocks || st.live_bytes != m->live_bytes ||
+        st.peak_bytes != m->peak_bytes)
+        fail(r, "%s statistics: %zu live blocks / %zu bytes / peak %zu, model %zu / %zu / %zu",
+             mbf_family_names[f], st.live_blocks, st.live_bytes, st.peak_bytes, m->live_blocks,
+             m->live_bytes, m->peak_bytes);
+    if (st.mallocs != m->mallocs || st.reallocs != m->reallocs || st.frees != m->frees ||
+        st.failures != m->failures)
+        fail(r,
+             "%s statistics: %llu mallocs, %llu reallocs, %llu frees, %llu failures; model %llu, "
+             "%llu, %llu, %llu",
+             mbf_family_names[f], (unsigned long long)st.mallocs,
+             (unsigned long long)st.reallocs, (unsigned long long)st.frees,
+             (unsigned long long)st.failures, (unsigned long long)m->mallocs,
+             (unsigned long long)m->reallocs, (unsigned long long)m->frees,
+             (unsigned long long)m->failures);
+}
+
+/* The model's copy of the counters, taken as they are: after a misuse op, whose frees and
+ * reports the guard decides. */
+static void resync(run *r)
+{
+    for (int f = 0; f < MBF_FAMILIES; f++) {
+        mb_alloc_get_stats(r->inst[f], &r->m[f].st);
+    }
+}
+
+MBF_NO_COVERAGE static void verify_all(run *r)
 {
     size_t blocks[MBF_FAMILIES] = {0}, bytes[MBF_FAMILIES] = {0};
     for (int i = 0; i < MBF_SLOTS; i++) {
@@ -165,20 +233,98 @@ static void verify_all(run *r)
         }
     }
     for (int f = 0; f < MBF_FAMILIES; f++) {
-        mb_alloc_stats st;
-        mb_alloc_get_stats(r->inst[f], &st);
-        if (st.live_blocks != blocks[f] || st.live_bytes != bytes[f])
-            fail(r, "%s statistics: %zu live blocks / %zu bytes, model %zu / %zu",
-                 mbf_family_names[f], st.live_blocks, st.live_bytes, blocks[f], bytes[f]);
-        if (st.peak_bytes < st.live_bytes)
-            fail(r, "%s statistics: peak %zu below live %zu", mbf_family_names[f], st.peak_bytes,
-                 st.live_bytes);
+        if (r->m[f].st.live_blocks != blocks[f] || r->m[f].st.live_bytes != bytes[f])
+            fail(r, "harness: %s model holds %zu blocks / %zu bytes, slots %zu / %zu",
+                 mbf_family_names[f], r->m[f].st.live_blocks, r->m[f].st.live_bytes, blocks[f],
+                 bytes[f]);
+        check_stats(r, f);
     }
 }
 
-static bool may_fail(const run *r, int fam, size_t bytes)
+/* ---- the model of requests and fault injection ------------------------------------------ */
+
+/* One request (mb_malloc or mb_realloc call) on instance f: returns whether fault injection
+ * fails it, advancing the model exactly as mb_alloc_fail_after documents. */
+static bool model_request(run *r, int f, bool is_realloc)
 {
-    return r->armed[fam] || bytes > SURE_BYTES;
+    inst_model *m = &r->m[f];
+    if (is_realloc)
+        m->st.reallocs++;
+    else
+        m->st.mallocs++;
+    switch (m->fail_state) {
+    case 0: return false;
+    case 3: return true;
+    default:
+        if (m->countdown > 0) {
+            m->countdown--;
+            return false;
+        }
+        m->fail_state = m->fail_state == 1 ? 0 : 3;
+        return true;
+    }
+}
+
+static void model_failed(run *r, int f) { r->m[f].st.failures++; }
+
+/* A block of `size` bytes becomes live (replacing one of `old` bytes when replacing). */
+static void model_live(run *r, int f, bool replacing, size_t old, size_t size)
+{
+    mb_alloc_stats *st = &r->m[f].st;
+    if (replacing) {
+        st->live_blocks--;
+        st->live_bytes -= old;
+        r->m[f].freed += old;
+    }
+    st->live_blocks++;
+    st->live_bytes += size;
+    if (st->live_bytes > st->peak_bytes)
+        st->peak_bytes = st->live_bytes;
+}
+
+/* Whether to fill or write `bytes`: big ones only while the input is within its budget. */
+static bool worth_touching(run *r, size_t bytes)
+{
+    if (bytes > BIG_REQUEST && r->work > INPUT_BUDGET)
+        return false;
+    r->work += bytes;
+    return true;
+}
+
+static void model_freed(run *r, int f, size_t size)
+{
+    mb_alloc_stats *st = &r->m[f].st;
+    st->live_blocks--;
+    st->live_bytes -= size;
+    st->frees++;
+    r->m[f].freed += size;
+}
+
+/* mb_alloc_check sweeps the live blocks and, for a guard, its quarantine (at most 1 MiB). */
+static void op_check(run *r, int f)
+{
+    size_t cost = r->m[f].st.live_bytes;
+    if (f == F_GUARD_SYS || f == F_GUARD_POOL)
+        cost += r->m[f].freed < ((size_t)1 << 20) ? r->m[f].freed : ((size_t)1 << 20);
+    if (worth_touching(r, cost))
+        mb_alloc_check(r->inst[f]);
+}
+
+static size_t live_total(const run *r)
+{
+    size_t n = 0;
+    for (int f = 0; f < MBF_FAMILIES; f++)
+        n += r->m[f].st.live_bytes;
+    return n;
+}
+
+/* Whether to make a request of `bytes` that replaces `old` live bytes: the per-input budgets. */
+static bool affordable(run *r, size_t bytes, size_t old)
+{
+    if (bytes > BIG_REQUEST && (r->work > INPUT_BUDGET || live_total(r) - old + bytes > LIVE_CAP))
+        return false;
+    r->work += bytes;
+    return true;
 }
 
 static void ensure_cap(const run *r, slot *sl, size_t n)
@@ -195,13 +341,18 @@ static void ensure_cap(const run *r, slot *sl, size_t n)
 static void release(run *r, slot *sl)
 {
     if (sl->kind == SLOT_BUF) {
+        size_t bytes = sl->buf.len * sizeof(double);
+        bool had = sl->buf.data != NULL;
         mb_buf_free(&sl->buf);
         if (sl->buf.data || sl->buf.len)
             fail(r, "mb_buf_free left data %p len %zu", (void *)sl->buf.data, sl->buf.len);
         mb_buf_free(&sl->buf); /* idempotent */
+        if (had)
+            model_freed(r, sl->fam, bytes);
     } else if (sl->kind == SLOT_RAW) {
         verify_raw(r, (int)(sl - r->s), sl->size);
         mb_free(r->inst[sl->fam], sl->raw);
+        model_freed(r, sl->fam, sl->size);
     }
     sl->kind = SLOT_EMPTY;
     sl->raw = NULL;
@@ -221,20 +372,23 @@ static void op_init(run *r, const mbf_op *op)
     slot *sl = &r->s[op->slot];
     size_t n = mbf_size(op);
     bool overflow = n > SIZE_MAX / sizeof(double);
-    if (!overflow && n > BUF_MAX_ELEMS)
+    if (!overflow && (n > BUF_MAX_ELEMS || !affordable(r, n * sizeof(double), 0)))
         return;
     release(r, sl);
+    bool injected = !overflow && n > 0 && model_request(r, op->fam, false);
     mb_status st = mb_buf_init(&sl->buf, r->inst[op->fam], n);
     if (sl->buf.alloc != r->inst[op->fam])
         fail(r, "mb_buf_init did not set alloc");
     if (overflow) {
-        if (st != MB_EOVERFLOW || sl->buf.data)
+        if (st != MB_EOVERFLOW || sl->buf.data || sl->buf.len)
             fail(r, "mb_buf_init of %zu elements: %s, want size overflow", n, mb_strerror(st));
         return;
     }
-    if (st == MB_ENOMEM && may_fail(r, op->fam, n * sizeof(double))) {
-        if (sl->buf.data || sl->buf.len)
-            fail(r, "failed mb_buf_init left data or len set");
+    if (injected) {
+        model_failed(r, op->fam);
+        if (st != MB_ENOMEM || sl->buf.data || sl->buf.len)
+            fail(r, "mb_buf_init with an injected failure: %s, data %p len %zu, want out of memory",
+                 mb_strerror(st), (void *)sl->buf.data, sl->buf.len);
         return;
     }
     if (st != MB_OK)
@@ -244,6 +398,8 @@ static void op_init(run *r, const mbf_op *op)
     sl->kind = SLOT_BUF;
     sl->fam = op->fam;
     sl->known = 0;
+    if (n)
+        model_live(r, op->fam, false, 0, n * sizeof(double));
     ensure_cap(r, sl, n);
 }
 
@@ -252,32 +408,43 @@ static void op_resize(run *r, const mbf_op *op)
     slot *sl = &r->s[op->slot];
     if (sl->kind != SLOT_BUF)
         return;
-    size_t n = mbf_size(op);
+    size_t n = mbf_size(op), old_bytes = sl->buf.len * sizeof(double);
     bool overflow = n > SIZE_MAX / sizeof(double);
-    if (!overflow && n > BUF_MAX_ELEMS)
+    if (!overflow && (n > BUF_MAX_ELEMS || !affordable(r, n * sizeof(double), old_bytes)))
         return;
+    /* No request for the same length, for 0 (a free) or for an overflowing count. */
+    bool requests = !overflow && n != 0 && n != sl->buf.len;
+    bool injected = requests && model_request(r, sl->fam, true);
     mb_buf old = sl->buf;
     mb_status st = mb_buf_resize(&sl->buf, n);
-    if (overflow || (st == MB_ENOMEM && may_fail(r, sl->fam, n * sizeof(double)))) {
+    if (overflow || injected) {
         if (st != (overflow ? MB_EOVERFLOW : MB_ENOMEM))
-            fail(r, "mb_buf_resize to %zu: %s, want size overflow", n, mb_strerror(st));
+            fail(r, "mb_buf_resize from %zu to %zu: %s, want %s", old.len, n, mb_strerror(st),
+                 overflow ? "size overflow" : "out of memory (injected)");
         if (memcmp(&old, &sl->buf, sizeof old) != 0)
-            fail(r, "failed mb_buf_resize changed the buffer");
+            fail(r, "failed mb_buf_resize changed the buffer (data %p len %zu, was %p len %zu)",
+                 (void *)sl->buf.data, sl->buf.len, (void *)old.data, old.len);
+        if (injected)
+            model_failed(r, sl->fam);
         return; /* contents checked by verify_all */
     }
     if (st != MB_OK)
         fail(r, "mb_buf_resize from %zu to %zu: %s", old.len, n, mb_strerror(st));
     if (sl->buf.len != n || (n == 0) != (sl->buf.data == NULL))
         fail(r, "mb_buf_resize to %zu: len %zu data %p", n, sl->buf.len, (void *)sl->buf.data);
+    if (n == 0 && old.data)
+        model_freed(r, sl->fam, old_bytes);
+    else if (requests)
+        model_live(r, sl->fam, old.data != NULL, old_bytes, n * sizeof(double));
     if (sl->known > n)
         sl->known = n;
     ensure_cap(r, sl, n);
 }
 
-static void op_fill(run *r, const mbf_op *op)
+MBF_NO_COVERAGE static void op_fill(run *r, const mbf_op *op)
 {
     slot *sl = &r->s[op->slot];
-    if (sl->kind != SLOT_BUF)
+    if (sl->kind != SLOT_BUF || !worth_touching(r, sl->buf.len * sizeof(double)))
         return;
     double v = mbf_value(mbf_fill_values, op->a);
     if (mb_buf_fill(&sl->buf, v) != MB_OK)
@@ -287,10 +454,11 @@ static void op_fill(run *r, const mbf_op *op)
     sl->known = sl->buf.len;
 }
 
-static void op_fill_normal(run *r, const mbf_op *op)
+MBF_NO_COVERAGE static void op_fill_normal(run *r, const mbf_op *op)
 {
     slot *sl = &r->s[op->slot];
-    if (sl->kind != SLOT_BUF)
+    /* The model draws every value again: twice the work of a fill. */
+    if (sl->kind != SLOT_BUF || !worth_touching(r, sl->buf.len * 2 * sizeof(double)))
         return;
     double mean = mbf_value(mbf_means, op->b), sd = mbf_value(mbf_sds, op->c);
     bool valid = isfinite(mean) && isfinite(sd) && sd >= 0;
@@ -313,7 +481,8 @@ static void op_fill_normal(run *r, const mbf_op *op)
         fail(r, "mb_buf_fill_normal drew a different number of values than the model");
 }
 
-/* Raw sizes: returns 0 to make the request, 1 to skip it, 2 if it must fail. */
+/* Raw sizes: returns 0 to make the request, 1 to skip it, 2 if it must fail (above
+ * PTRDIFF_MAX: no allocator is asked, the request fails). */
 static int raw_class(size_t n) { return n >= RAW_HUGE ? 2 : n > RAW_MAX ? 1 : 0; }
 
 static void op_malloc(run *r, const mbf_op *op)
@@ -321,23 +490,27 @@ static void op_malloc(run *r, const mbf_op *op)
     slot *sl = &r->s[op->slot];
     size_t n = mbf_size(op);
     int c = raw_class(n);
-    if (c == 1)
+    if (c == 1 || (c == 0 && !affordable(r, n, sl->kind == SLOT_RAW ? sl->size : 0)))
         return;
     release(r, sl);
+    bool must_fail = model_request(r, op->fam, false) || c == 2;
     unsigned char *p = mb_malloc(r->inst[op->fam], n);
     if (!p) {
-        if (c == 2 || may_fail(r, op->fam, n))
-            return;
-        fail(r, "mb_malloc(%zu) on %s failed", n, mbf_family_names[op->fam]);
+        if (!must_fail)
+            fail(r, "mb_malloc(%zu) on %s failed", n, mbf_family_names[op->fam]);
+        model_failed(r, op->fam);
+        return;
     }
-    if (c == 2)
-        fail(r, "mb_malloc(%zu) succeeded", n);
+    if (must_fail)
+        fail(r, "mb_malloc(%zu) on %s succeeded, want a failure (%s)", n,
+             mbf_family_names[op->fam], c == 2 ? "too large" : "injected");
     if ((uintptr_t)p % 16)
         fail(r, "mb_malloc(%zu) returned %p, not 16-aligned", n, (void *)p);
     sl->kind = SLOT_RAW;
     sl->fam = op->fam;
     sl->raw = p;
     sl->size = n;
+    model_live(r, op->fam, false, 0, n);
     paint(sl, ++r->gen);
 }
 
@@ -348,22 +521,31 @@ static void op_realloc(run *r, const mbf_op *op)
     int c = raw_class(n);
     if (c == 1 || sl->kind == SLOT_BUF)
         return;
+    bool had = sl->kind == SLOT_RAW;
+    if (c == 0 && !affordable(r, n, had ? sl->size : 0))
+        return;
     int fam = fam_of(r, op->slot);
+    bool must_fail = model_request(r, fam, true) || c == 2;
     unsigned char *q = mb_realloc(r->inst[fam], sl->raw, n);
     if (!q) {
-        if (c == 2 || may_fail(r, fam, n))
-            return; /* verify_all checks the old block is intact */
-        fail(r, "mb_realloc(%zu) on %s failed", n, mbf_family_names[fam]);
+        if (!must_fail)
+            fail(r, "mb_realloc(%zu) on %s failed", n, mbf_family_names[fam]);
+        model_failed(r, fam);
+        return; /* verify_all checks the old block is intact */
     }
-    if (c == 2)
-        fail(r, "mb_realloc(%zu) succeeded", n);
+    if (must_fail)
+        fail(r, "mb_realloc(%zu) on %s succeeded, want a failure (%s)", n, mbf_family_names[fam],
+             c == 2 ? "too large" : "injected");
     if ((uintptr_t)q % 16)
         fail(r, "mb_realloc returned %p, not 16-aligned", (void *)q);
-    if (sl->kind == SLOT_RAW) {
+    if (had && q == sl->raw && (fam == F_GUARD_SYS || fam == F_GUARD_POOL))
+        fail(r, "mb_realloc through %s did not move the block", mbf_family_names[fam]);
+    if (had) {
         size_t keep = sl->size < n ? sl->size : n;
         sl->raw = q;
         verify_raw(r, op->slot, keep);
     }
+    model_live(r, fam, had, had ? sl->size : 0, n);
     sl->kind = SLOT_RAW;
     sl->fam = fam;
     sl->raw = q;
@@ -371,9 +553,11 @@ static void op_realloc(run *r, const mbf_op *op)
     paint(sl, ++r->gen);
 }
 
-static void op_write(run *r, const mbf_op *op)
+MBF_NO_COVERAGE static void op_write(run *r, const mbf_op *op)
 {
     slot *sl = &r->s[op->slot];
+    if (!worth_touching(r, sl->kind == SLOT_RAW ? sl->size : sl->buf.len * sizeof(double)))
+        return;
     if (sl->kind == SLOT_RAW) {
         paint(sl, ++r->gen);
     } else if (sl->kind == SLOT_BUF) {
@@ -503,8 +687,10 @@ static void setup(run *r)
 static void teardown(run *r)
 {
     r->op_index = r->prog->n;
-    for (int f = 0; f < MBF_FAMILIES; f++)
+    for (int f = 0; f < MBF_FAMILIES; f++) {
         mb_alloc_fail_never(r->inst[f]);
+        r->m[f].fail_state = 0;
+    }
     for (int i = 0; i < MBF_SLOTS; i++) {
         release(r, &r->s[i]);
         free(r->s[i].expect);
@@ -552,16 +738,20 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
         case MBF_WRITE: op_write(&r, op); break;
         case MBF_FAIL_AFTER:
             mb_alloc_fail_after(r.inst[f], op->a, op->b ? MB_FAIL_ALWAYS : MB_FAIL_ONCE);
-            r.armed[f] = 1;
+            r.m[f].fail_state = op->b ? 2 : 1;
+            r.m[f].countdown = op->a;
             break;
         case MBF_FAIL_NEVER:
             mb_alloc_fail_never(r.inst[f]);
-            r.armed[f] = 0;
+            r.m[f].fail_state = 0;
+            r.m[f].countdown = 0;
             break;
-        case MBF_CHECK: mb_alloc_check(r.inst[f]); break;
+        case MBF_CHECK: op_check(&r, f); break;
         case MBF_MISUSE:
-            if (d == MBF_D_GUARD && !misused++)
+            if (d == MBF_D_GUARD && !misused++) {
                 op_misuse(&r, op);
+                resync(&r);
+            }
             break;
         case MBF_NKINDS: break;
         }

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Detector self-test: every planted bug in tests/detectors must be reported by the detectors that
+# tests/detectors/expected.tsv marks `yes` and by none marked `no`; every clean twin by no detector
+# at all. Prints the matrix (bug x detector) as Markdown and writes it to build/detectors/matrix.md.
+#
+# Detectors and the builds they run in:
+#   membuf    dev build: a "membuf: " violation report (default handler, then abort)
+#   oracle    dev build, MEMBUF_LEAK_ORACLE=1: exit 3 with "leak-oracle:" (live blocks at exit)
+#   asan, ubsan, lsan
+#             asan build (clang, -fsanitize=address,undefined, no recovery, leak detection on),
+#             one run: "ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"
+#   msan      msan build: "WARNING: MemorySanitizer"
+#   valgrind  valgrind build (gcc, MEMBUF_VALGRIND) under memcheck: exit 99, or a non-zero
+#             "ERROR SUMMARY" when the program died of a signal first (a membuf report aborts)
+# A detector counts as reporting only with a non-zero exit status and its signature.
+#
+# Usage: ci/detectors.sh [--measure]   (--measure also runs the `-` cells and writes what it saw
+#        as build/detectors/observed.tsv, in expected.tsv's format, to review and lock in)
+set -euo pipefail
+JOB_NAME=detectors
+source "$(dirname "$0")/lib.sh"
+
+MEASURE=0
+[ "${1:-}" = "--measure" ] && MEASURE=1
+EXPECTED=${MEMBUF_DETECTORS_EXPECTED:-tests/detectors/expected.tsv}
+OUTDIR=build/detectors
+LOGS=$OUTDIR/logs
+DETECTORS=(membuf asan ubsan msan valgrind lsan oracle)
+# Word-split on use (exported to the parallel runners as one string).
+VALGRIND="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect"
+VALGRIND+=" --show-mismatched-frees=yes --error-exitcode=99"
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:symbolize=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export MSAN_OPTIONS="halt_on_error=1"
+unset MEMBUF_LEAK_ORACLE
+
+rc=0
+fail() { say "MISMATCH: $*"; rc=1; }
+
+# --- build only the detector programs, in each preset's existing build directory ------------
+mkdir -p "$OUTDIR"
+for preset in dev asan msan valgrind; do
+  blog=$OUTDIR/build-$preset.log
+  if ! { run cmake --preset "$preset" && run cmake --build --preset "$preset" -j "$JOBS" \
+    --target membuf_detectors; } >"$blog" 2>&1; then
+    grep '^\[detectors\] +' "$blog" || true
+    tail -n 30 "$blog"
+    say "building the $preset detector programs failed"
+    record 0 1
+    verdict 1
+  fi
+  grep '^\[detectors\] +' "$blog"
+done
+
+# --- the expectation table ---------------------------------------------------------------------
+header=$(head -n 1 "$EXPECTED")
+want_header=$(IFS=$'\t'; echo "program	${DETECTORS[*]}")
+if [ "$header" != "$want_header" ]; then
+  say "bad header in $EXPECTED: '$header' (want '$want_header')"
+  record 0 1
+  verdict 1
+fi
+declare -A expect
+programs=()
+while IFS=$'\t' read -r prog cells; do
+  [ -n "$prog" ] || continue
+  read -r -a c <<<"$cells"
+  if [ "${#c[@]}" -ne "${#DETECTORS[@]}" ]; then
+    fail "$EXPECTED: row '$prog' has ${#c[@]} cells, want ${#DETECTORS[@]}"
+    continue
+  fi
+  for i in "${!DETECTORS[@]}"; do
+    case ${c[$i]} in yes | no | -) ;; *) fail "$EXPECTED: row '$prog': bad cell '${c[$i]}'" ;; esac
+    expect[$prog,${DETECTORS[$i]}]=${c[$i]}
+  done
+  programs+=("$prog")
+done < <(tail -n +2 "$EXPECTED")
+
+# Every program CMake knows has a row, and every row a program.
+built=$(sort build/dev/tests/detectors/programs.txt)
+listed=$(printf '%s\n' "${programs[@]}" | sort)
+for p in $(comm -23 <(echo "$built") <(echo "$listed")); do
+  fail "program '$p' has no row in $EXPECTED"
+done
+for p in $(comm -13 <(echo "$built") <(echo "$listed")); do
+  fail "row '$p' has no program (tests/detectors/CMakeLists.txt)"
+done
+
+# --- run every variant under every build ---------------------------------------------------------
+# A task is "PROGRAM VARIANT BUILD"; BUILD is dev, oracle, asan, msan or valgrind. Bug variants
+# skip builds whose detectors are all `-` for them (unless --measure); clean twins run everything.
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+needs() { # needs PROG BUILD: does the bug variant of PROG need a run in BUILD?
+  local d
+  [ "$MEASURE" -eq 1 ] && return 0
+  case $2 in
+    dev) d=(membuf) ;; oracle) d=(oracle) ;; asan) d=(asan ubsan lsan) ;; msan) d=(msan) ;;
+    valgrind) d=(valgrind) ;;
+  esac
+  for x in "${d[@]}"; do [ "${expect[$1,$x]:-}" != "-" ] && return 0; done
+  return 1
+}
+tasks=$OUTDIR/tasks
+: >"$tasks"
+for p in "${programs[@]}"; do
+  for build in valgrind dev oracle asan msan; do
+    [ -x "build/dev/tests/detectors/det_$p" ] || continue
+    if needs "$p" "$build"; then echo "$p bug $build" >>"$tasks"; fi
+    echo "$p clean $build" >>"$tasks"
+  done
+done
+
+run_one() { # PROG VARIANT BUILD: runs it, leaving LOG.out and LOG.rc
+  local prog=$1 variant=$2 build=$3 dir bin
+  local log=$LOGS/$prog.$variant.$build
+  dir=build/$build
+  [ "$build" = oracle ] && dir=build/dev
+  bin=$dir/tests/detectors/det_$prog
+  [ "$variant" = clean ] && bin=${bin}_clean
+  if [ ! -x "$bin" ]; then
+    echo "detectors: $bin was not built" >"$log.out"
+    echo 127 >"$log.rc"
+    return 0
+  fi
+  local st=0
+  # The outer 2>/dev/null silences bash's own "Aborted" notices: aborting is the expected outcome.
+  # shellcheck disable=SC2086 # $VALGRIND is split into words on purpose
+  {
+    case $build in
+      oracle) MEMBUF_LEAK_ORACLE=1 timeout "$RUN_TIMEOUT" "$bin" >"$log.out" 2>&1 || st=$? ;;
+      valgrind) timeout "$RUN_TIMEOUT" $VALGRIND "$bin" >"$log.out" 2>&1 || st=$? ;;
+      *) timeout "$RUN_TIMEOUT" "$bin" >"$log.out" 2>&1 || st=$? ;;
+    esac
+  } 2>/dev/null
+  echo "$st" >"$log.rc"
+}
+export -f run_one
+export LOGS RUN_TIMEOUT VALGRIND
+say "+ running $(wc -l <"$tasks") detector runs, $JOBS at a time (logs in $LOGS)"
+# Valgrind runs are listed first so the slowest work starts early.
+xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$tasks"
+
+# reported PROG VARIANT DETECTOR: 0 if that detector reported on that run.
+reported() {
+  local log st build
+  case $3 in
+    membuf) build=dev ;; oracle) build=oracle ;; asan | ubsan | lsan) build=asan ;; *) build=$3 ;;
+  esac
+  log=$LOGS/$1.$2.$build
+  [ -f "$log.rc" ] || return 2
+  st=$(cat "$log.rc")
+  [ "$st" -ne 0 ] || return 1
+  case $3 in
+    membuf) grep -q '^membuf: ' "$log.out" ;;
+    oracle) [ "$st" -eq 3 ] && grep -q '^leak-oracle: ' "$log.out" ;;
+    asan) grep -q 'ERROR: AddressSanitizer' "$log.out" ;;
+    ubsan) grep -q 'runtime error:' "$log.out" ;;
+    lsan) grep -q 'ERROR: LeakSanitizer' "$log.out" ;;
+    msan) grep -q 'WARNING: MemorySanitizer' "$log.out" ;;
+    valgrind) [ "$st" -eq 99 ] || grep -Eq '== ERROR SUMMARY: [1-9]' "$log.out" ;;
+  esac
+}
+
+# A run that hit the time limit, or found no program to run, is a failure whatever it printed.
+for f in "$LOGS"/*.rc; do
+  [ -e "$f" ] || continue
+  case $(cat "$f") in
+    124) fail "$(basename "$f" .rc) timed out after ${RUN_TIMEOUT}s" ;;
+    127) fail "$(basename "$f" .rc): $(cat "${f%.rc}.out")" ;;
+  esac
+done
+
+# --- compare, and build the matrix ------------------------------------------------------------
+# The bug class is the program name's prefix.
+classes='leak|double_free|mismatch|foreign_free|uaf|overflow|underflow|uninit|realloc_leak'
+classes+='|size_overflow'
+class_of() { sed -E "s/^($classes)(_.*)?\$/\1/" <<<"$1"; }
+declare -A class_yes
+md=$OUTDIR/matrix.md
+observed=$OUTDIR/observed.tsv
+echo "$want_header" >"$observed"
+{
+  printf '| planted bug |'; printf ' %s |' "${DETECTORS[@]}"; echo
+  printf '|---|'; for _ in "${DETECTORS[@]}"; do printf ':-:|'; done; echo
+} >"$md"
+passed=0
+failed=0
+for p in "${programs[@]}"; do
+  row="| \`$p\` |"
+  obs=$p
+  cls=$(class_of "$p")
+  row_ok=1
+  for d in "${DETECTORS[@]}"; do
+    e=${expect[$p,$d]}
+    [ "$e" = yes ] && class_yes[$cls]+=" $d"
+    # clean twin: silent under every detector
+    if reported "$p" clean "$d"; then
+      fail "$p (clean twin) reported by $d: see $LOGS/$p.clean.*"
+      row_ok=0
+    fi
+    got=-
+    if [ "$e" != "-" ] || [ "$MEASURE" -eq 1 ]; then
+      if reported "$p" bug "$d"; then got=yes; else got=no; fi
+    fi
+    obs+=$'\t'$got
+    case $e/$got in
+      yes/yes) cell="✔" ;;
+      no/no) cell="✘" ;;
+      -/*) cell="—" ;;
+      yes/no) cell="✘ (expected ✔)"; fail "$p: $d did not report the bug"; row_ok=0 ;;
+      no/yes)
+        cell="✔ (expected ✘)"
+        fail "$p: $d reported the bug, expected not to"
+        row_ok=0
+        ;;
+    esac
+    row+=" $cell |"
+  done
+  echo "$row" >>"$md"
+  echo "$obs" >>"$observed"
+  if [ "$row_ok" -eq 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+
+{
+  echo
+  echo "✔ caught, ✘ not caught (as expected), — not applicable to this bug class (not run);"
+  echo "every clean twin was run under every detector and must be silent."
+  echo
+  echo "| bug class | detectors that catch it (\`yes\` in expected.tsv) |"
+  echo "|---|---|"
+} >>"$md"
+for cls in $(printf '%s\n' "${programs[@]}" | while read -r p; do class_of "$p"; done | sort -u); do
+  ds=$(tr ' ' '\n' <<<"${class_yes[$cls]:-}" | sed '/^$/d' | sort -u | tr '\n' ' ')
+  n=$(wc -w <<<"$ds")
+  echo "| $cls | ${ds:-none} |" >>"$md"
+  if [ "$n" -lt 2 ]; then
+    fail "bug class '$cls' is caught by fewer than two detectors: ${ds:-none}"
+    failed=$((failed + 1))
+  fi
+done
+
+cat "$md"
+say "matrix written to $md"
+[ "$MEASURE" -eq 1 ] && say "observed table written to $observed"
+record "$passed" "$failed"
+verdict $rc

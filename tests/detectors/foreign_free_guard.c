@@ -1,0 +1,32 @@
+/* Foreign free into a guard(pool) instance: a small-buffer optimisation keeps short arrays on the
+ * stack, and the cleanup frees the array unconditionally, stack pointer included. The fix frees
+ * only what came from the allocator. */
+#include "detector.h"
+
+static __attribute__((noinline)) double sum_squares(mb_alloc *a, size_t n)
+{
+    double small[8];
+    double *d = n <= 8 ? small : det_need(mb_malloc(a, n * sizeof *d), "mb_malloc");
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        d[i] = (double)(i * i);
+        sum += d[i];
+    }
+#if DET_CLEAN
+    if (d != small)
+        mb_free(a, d);
+#else
+    mb_free(a, d);
+#endif
+    return sum;
+}
+
+int main(void)
+{
+    mb_alloc *inner = det_need(mb_alloc_pool_new(), "mb_alloc_pool_new");
+    mb_alloc *a = det_need(mb_alloc_guard_new(inner), "mb_alloc_guard_new");
+    double big = sum_squares(a, det_opaque(20));
+    double little = sum_squares(a, det_opaque(4));
+    det_sink = big > little;
+    return DET_FINISH(a, inner);
+}
