@@ -1,6 +1,7 @@
 /* The generic allocator layer: NULL handling, fault injection, statistics, violation reports.
  * Families (system/custom, pool, guard) implement mb__family and see only real requests. */
 #include "internal.h"
+#include "pool_impl.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -140,7 +141,13 @@ void *mb_malloc(mb_alloc *a, size_t size)
     if (!a)
         return NULL;
     a->stats.mallocs++;
-    void *p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
+    void *p;
+    int ci;
+    if (MB__LIKELY(a->fail_state == MB__FAIL_OFF) && a->fam == &mb__pool_family &&
+        (ci = class_of(size)) >= 0)
+        p = small_alloc((pool_inst *)a, ci, size); /* the pool's fast path, without the vtable */
+    else
+        p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
     if (!p) {
         a->stats.failures++;
         return NULL;
@@ -184,7 +191,9 @@ void mb_free(mb_alloc *a, void *p)
     if (!a || !p)
         return;
     size_t size = 0;
-    if (!a->fam->free(a, p, &size))
+    /* A pool's live small block is freed inline; everything else goes through the family. */
+    if (!(a->fam == &mb__pool_family && mb__pool_try_free((pool_inst *)a, p, &size)) &&
+        !a->fam->free(a, p, &size))
         return;
     a->stats.frees++;
     a->stats.live_blocks--;

@@ -15,34 +15,47 @@
  *   +-----------+-----------+-----------+-- ... --+-----------+
  *
  *   pool (16 KiB)
- *   +----------------------------+----+-------+-------+-------+-- ... --+-------+------+
- *   | pool_hdr | tag[0..nblocks) | RZ | blk 0 | blk 1 | blk 2 |         | blk n | tail |
- *   +----------------------------+----+-------+-------+-------+-- ... --+-------+------+
+ *   +----+-------+-------+-------+-- ... --+-------+------+
+ *   | RZ | blk 0 | blk 1 | blk 2 |         | blk n | tail |   RZ: MB__REDZONE bytes (tools only)
+ *   +----+-------+-------+-------+-- ... --+-------+------+
+ *
+ *   arena descriptor (libc memory)
+ *   +------------+-----------------------+------------------------------------------+
+ *   | arena list | pool_hdr[16], 64 B ea | tags: pool k's at k * TAG_STRIDE          |
+ *   +------------+-----------------------+------------------------------------------+
  *     tag[i]: TAG_LIVE | requested size of block i, or the size it had when freed
  *
  * Arena descriptors live outside the arena (in libc memory), found through a pointer map keyed
  * by arena base, so deciding whether a pointer is ours never reads memory we do not own: O(1)
- * map lookup (with a one-entry cache), pool index < carved pools, offset a multiple of the class
+ * map lookup (a direct-mapped table of arenas first), pool carved, offset a multiple of the class
  * size (a reciprocal multiply), block index below the carving mark. The tag array then tells a
  * live block from a freed one, which is how a double free is caught — in O(1), in every build.
+ *
+ * Each pool's bookkeeping (free list head, carving mark, live count, class, list links) and its
+ * tags are kept out of line, in its arena's descriptor: pool pages are 16 KiB-aligned, so
+ * headers or tags at their start would all compete for the same few L1 sets, and a free would
+ * chain a miss on the header before it could find the tag. Out of line, the metadata of every
+ * pool in use stays dense and warm (tag arrays are staggered by TAG_STRIDE, which is not a
+ * multiple of 4 KiB), a user overrun cannot reach it, and the pages hold nothing but blocks.
  *
  * Size classes (MB__REDZONE = 0; sanitizer and Valgrind builds add 16 before classing, so the
  * largest small request is then 496 bytes):
  *
  *     request bytes    class    blocks per pool
- *       0 ..  16         16        908  (a 0-byte request gets a unique 16-byte block)
- *      17 ..  32         32        480
- *      33 ..  48         48        326
+ *       0 ..  16         16       1024  (a 0-byte request gets a unique 16-byte block)
+ *      17 ..  32         32        512
+ *      33 ..  48         48        341
  *      ...               ...       ...
- *     497 .. 512        512         31
+ *     497 .. 512        512         32
  *     > 512          libc malloc, recorded in the instance's large-block map
  *
  * Pool states (as in obmalloc):
  *   used   some blocks live, some available: linked in used[class], allocations come from here;
  *   full   no block available: in no list; its first free moves it back to used[class];
- *   empty  no block live: in its arena's free-pool list, reusable for any class.
+ *   empty  no block live: in its arena's free-pool list, reusable for any class (and reused
+ *          with its free list intact if it goes back to the class it had).
  * Within a used pool, free blocks form a singly linked list threaded through their first word;
- * never-used blocks are carved lazily from next_off up to max_off.
+ * never-used blocks are carved lazily, `carved` bytes so far, up to the class's span.
  *
  * An arena whose pools are all empty is returned to the OS, except that one such arena is kept
  * as a spare to avoid map/unmap churn. A double free of a block whose pool was recycled for
@@ -50,98 +63,29 @@
  * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
+ * Speed: the fast paths (small_alloc, mb__pool_try_free) live in pool_impl.h, and the generic
+ * layer calls them directly for pool instances, so a small malloc or free costs no vtable call;
+ * everything else (carving, new pools, full and empty pools, large blocks, bad frees) is out of
+ * line here. bench/churn.c measures them.
+ *
  * Under ASan free blocks, unused tails and redzones are poisoned; under MEMBUF_VALGRIND the
  * instance is a Memcheck mempool and arenas are NOACCESS outside live blocks (see track.h). */
 #include "internal.h"
 
-#include "track.h"
+#include "pool_impl.h"
 
 #include <string.h>
 
-#define POOL_SIZE ((size_t)16 * 1024)
-#define ARENA_SIZE ((size_t)256 * 1024)
-#define POOLS_PER_ARENA (ARENA_SIZE / POOL_SIZE)
-#define CLASS_STEP 16
-#define MAX_SMALL 512
-#define NCLASSES (MAX_SMALL / CLASS_STEP)
-#define TAG_LIVE 0x8000u
-#define TAG_SIZE 0x7fffu
-#define LARGE_RING 64
-
-_Static_assert(MAX_SMALL <= TAG_SIZE, "tags hold the requested size");
-_Static_assert(CLASS_STEP % MB__ALIGN == 0, "classes keep block alignment");
-
-typedef struct pool_hdr pool_hdr;
-struct pool_hdr {
-    pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
-    uint8_t *freeblock;     /* first free block, NULL if none */
-    uint32_t next_off;      /* offset of the next never-used block */
-    uint32_t ref;           /* live blocks */
-    uint32_t cls;           /* class index */
-    uint16_t tag[];         /* per block: TAG_LIVE | size */
-};
-
-typedef struct arena arena;
-struct arena {
-    uint8_t *base;
-    arena *next, *prev;     /* the instance's usable list (arenas with a pool to give) */
-    arena *all_next;        /* every arena of the instance */
-    pool_hdr *empty;        /* empty pools, linked through next */
-    uint32_t navail;        /* empty + never-carved pools */
-    uint32_t ncarved;       /* pools [0, ncarved) have headers */
-    int usable;
-};
-
-typedef struct pool_class {
-    uint32_t size;     /* slot bytes */
-    uint32_t nblocks;
-    uint32_t first;    /* offset of block 0 in the pool */
-    uint32_t max_off;  /* offset of the last block */
-    uint64_t recip;    /* ceil(2^32 / size): offset / size without a division */
-} pool_class;
-
-typedef struct pool_inst {
-    mb_alloc base;
-    pool_hdr *used[NCLASSES];
-    arena *usable;
-    arena *all;
-    arena *cache;          /* last arena found by lookup */
-    mb__ptrmap arenas;     /* arena base -> arena * */
-    mb__ptrmap large;      /* large block -> requested size */
-    uintptr_t ring[LARGE_RING]; /* recently freed large blocks */
-    size_t ring_sizes[LARGE_RING];
-    unsigned ring_pos;
-    size_t narenas, max_arenas, nspare;
-    pool_class cls[NCLASSES];
-} pool_inst;
-
 static void init_classes(pool_class *cls)
 {
-    size_t base = offsetof(pool_hdr, tag);
     for (size_t i = 0; i < NCLASSES; i++) {
         size_t size = (i + 1) * CLASS_STEP;
-        size_t n = (POOL_SIZE - base) / (size + sizeof(uint16_t));
-        size_t first = 0;
-        for (; n > 0; n--) {
-            first = ((base + n * sizeof(uint16_t) + MB__ALIGN - 1) & ~(size_t)(MB__ALIGN - 1)) + MB__REDZONE;
-            if (first + n * size <= POOL_SIZE)
-                break;
-        }
+        size_t n = (POOL_SIZE - FIRST) / size;
         cls[i].size = (uint32_t)size;
         cls[i].nblocks = (uint32_t)n;
-        cls[i].first = (uint32_t)first;
-        cls[i].max_off = (uint32_t)(first + (n - 1) * size);
-        cls[i].recip = ((uint64_t)1 << 32) / size + 1;
+        cls[i].span = (uint32_t)(n * size);
+        cls[i].recip = (uint32_t)(((uint64_t)1 << 32) / size + 1);
     }
-}
-
-/* Class index for a request, or -1 for a large one. */
-static inline int class_of(size_t n)
-{
-    if (n > MAX_SMALL - MB__REDZONE)
-        return -1;
-    size_t eff = n + MB__REDZONE;
-    return eff == 0 ? 0 : (int)((eff - 1) / CLASS_STEP);
 }
 
 /* ---- arenas ---------------------------------------------------------------------------- */
@@ -174,7 +118,7 @@ static arena *arena_new(pool_inst *pi)
         return NULL;
     if (!mb__ptrmap_reserve(&pi->arenas, 1))
         return NULL;
-    arena *ar = mb__sys_calloc(1, sizeof *ar);
+    arena *ar = mb__sys_calloc(1, sizeof *ar + POOLS_PER_ARENA * TAG_STRIDE);
     if (!ar)
         return NULL;
     ar->base = mb__sys_map_aligned(ARENA_SIZE, ARENA_SIZE);
@@ -189,6 +133,7 @@ static arena *arena_new(pool_inst *pi)
     pi->narenas++;
     pi->nspare++;
     mb__ptrmap_put(&pi->arenas, ar->base, (uintptr_t)ar);
+    pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS] = ar;
     usable_push(pi, ar);
     return ar;
 }
@@ -204,8 +149,9 @@ static void arena_release(pool_inst *pi, arena *ar)
         }
     }
     mb__ptrmap_del(&pi->arenas, ar->base, NULL);
-    if (pi->cache == ar)
-        pi->cache = NULL;
+    arena **slot = &pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS];
+    if (*slot == ar)
+        *slot = NULL;
     mb__track_writable(ar->base, ARENA_SIZE); /* leave no poisoned shadow behind for the next mapping */
     mb__sys_unmap(ar->base, ARENA_SIZE);
     mb__sys_free(ar);
@@ -236,7 +182,7 @@ static void used_unlink(pool_inst *pi, pool_hdr *pl)
 }
 
 /* A pool for class ci from an arena with room, mapping one if needed; linked into used[ci]. */
-static pool_hdr *pool_new(pool_inst *pi, int ci)
+static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
 {
     arena *ar = pi->usable;
     if (!ar && !(ar = arena_new(pi)))
@@ -244,29 +190,41 @@ static pool_hdr *pool_new(pool_inst *pi, int ci)
     if (ar->navail == POOLS_PER_ARENA)
         pi->nspare--;
     pool_hdr *pl;
+    bool same = false;
     if (ar->empty) {
         pl = ar->empty;
         ar->empty = pl->next;
+        same = pl->cls == (uint16_t)ci;
     } else {
-        pl = (pool_hdr *)(ar->base + (size_t)ar->ncarved * POOL_SIZE);
+        pl = &ar->pools[ar->ncarved];
+        pl->page = ar->base + (size_t)ar->ncarved * POOL_SIZE;
+        pl->tag = (uint16_t *)((uint8_t *)(ar + 1) + (size_t)ar->ncarved * TAG_STRIDE);
+        pl->ar = ar;
         ar->ncarved++;
     }
     if (--ar->navail == 0)
         usable_unlink(pi, ar);
-    const pool_class *c = &pi->cls[ci];
-    /* The header and tags become ours; everything from the redzone on is off limits. */
-    mb__track_writable(pl, c->first - MB__REDZONE);
-    mb__track_noaccess((uint8_t *)pl + c->first - MB__REDZONE, POOL_SIZE - c->first + MB__REDZONE);
-    memset(pl, 0, c->first - MB__REDZONE);
-    pl->cls = (uint32_t)ci;
-    pl->next_off = c->first;
+    if (!same) {
+        /* A pool last used for this class keeps its free list (as in obmalloc); otherwise it
+         * is carved afresh. Tags need no reset: only blocks below `carved` are ever looked up,
+         * and each gets its tag when handed out. */
+        mb__track_noaccess(pl->page, POOL_SIZE); /* until blocks are handed out */
+        pl->freeblock = NULL;
+        const pool_class *c = &pi->cls[ci];
+        pl->cls = (uint16_t)ci;
+        pl->size = (uint16_t)c->size;
+        pl->span = (uint16_t)c->span;
+        pl->recip = c->recip;
+        pl->carved = 0;
+    }
     used_push(pi, pl);
     return pl;
 }
 
 /* The pool holding p has no live block left: hand it back to its arena. */
-static void pool_retire(pool_inst *pi, pool_hdr *pl, arena *ar)
+static MB__NOINLINE void pool_retire(pool_inst *pi, pool_hdr *pl)
 {
+    arena *ar = pl->ar;
     used_unlink(pi, pl);
     pl->next = ar->empty;
     ar->empty = pl;
@@ -283,60 +241,74 @@ static void pool_retire(pool_inst *pi, pool_hdr *pl, arena *ar)
 /* ---- ownership ------------------------------------------------------------------------- */
 
 typedef struct where {
-    arena *ar;
     pool_hdr *pl;
     uint32_t idx;
 } where;
 
 enum owner { OWN_SMALL, OWN_LARGE, OWN_FREED, OWN_NONE };
 
-/* Decides what p is without reading memory outside our own headers. For OWN_SMALL and OWN_FREED
- * w names the block; for OWN_LARGE and OWN_FREED of a large block *size is its size. */
-static enum owner locate(pool_inst *pi, const void *p, where *w, size_t *size)
+/* The arena whose span holds base, found through the map when the direct slot has another (or
+ * none), which then takes the slot; NULL if base is not one of ours. */
+static MB__NOINLINE arena *arena_lookup_slow(pool_inst *pi, const uint8_t *base)
 {
-    uintptr_t u = (uintptr_t)p;
-    *size = 0;
-    uint8_t *base = (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1));
-    arena *ar = pi->cache;
-    if (!ar || ar->base != base) {
-        uintptr_t v;
-        /* The map's keys are non-NULL; an address in the first arena-sized span is never ours. */
-        ar = base && mb__ptrmap_get(&pi->arenas, base, &v) ? (arena *)v : NULL;
-        if (ar)
-            pi->cache = ar;
-    }
-    if (ar) {
-        size_t pidx = (u - (uintptr_t)base) / POOL_SIZE;
-        if (pidx >= ar->ncarved)
-            return OWN_NONE;
-        pool_hdr *pl = (pool_hdr *)(base + pidx * POOL_SIZE);
-        const pool_class *c = &pi->cls[pl->cls];
-        uint32_t off = (uint32_t)(u & (POOL_SIZE - 1));
-        if (off < c->first || off >= pl->next_off)
-            return OWN_NONE;
-        uint32_t rel = off - c->first;
-        uint32_t idx = (uint32_t)(((uint64_t)rel * c->recip) >> 32);
-        if (idx * c->size != rel)
-            return OWN_NONE; /* inside a block, not its start */
-        w->ar = ar;
-        w->pl = pl;
-        w->idx = idx;
-        *size = pl->tag[idx] & TAG_SIZE;
-        return (pl->tag[idx] & TAG_LIVE) ? OWN_SMALL : OWN_FREED;
-    }
+    uintptr_t v;
+    /* The map's keys are non-NULL; an address in the first arena-sized span is never ours. */
+    if (!base || !mb__ptrmap_get(&pi->arenas, base, &v))
+        return NULL;
+    arena *ar = (arena *)v;
+    pi->direct[((uintptr_t)base >> ARENA_SHIFT) % DIRECT_SLOTS] = ar;
+    return ar;
+}
+
+static inline arena *arena_lookup(pool_inst *pi, uintptr_t u)
+{
+    const uint8_t *base = (const uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1));
+    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
+    return MB__LIKELY(ar && ar->base == base) ? ar : arena_lookup_slow(pi, base);
+}
+
+/* locate() for an address outside every arena: a live large block, a recently freed one, or
+ * nothing of ours. */
+static MB__NOINLINE enum owner locate_large(pool_inst *pi, const void *p, where *w, size_t *size)
+{
     uintptr_t v;
     if (mb__ptrmap_get(&pi->large, p, &v)) {
         *size = (size_t)v;
         return OWN_LARGE;
     }
     for (unsigned i = 0; i < LARGE_RING; i++) {
-        if (pi->ring[i] == u) {
-            w->ar = NULL;
+        if (pi->ring[i] == (uintptr_t)p) {
+            w->pl = NULL;
             *size = pi->ring_sizes[i];
             return OWN_FREED;
         }
     }
     return OWN_NONE;
+}
+
+/* Decides what p is without reading memory outside our own headers. For OWN_SMALL and OWN_FREED
+ * of a small block w names the block (w->pl NULL for a freed large one); *size is the block's
+ * requested size (0 for OWN_NONE). */
+static inline enum owner locate(pool_inst *pi, const void *p, where *w, size_t *size)
+{
+    uintptr_t u = (uintptr_t)p;
+    *size = 0;
+    arena *ar = arena_lookup(pi, u);
+    if (MB__UNLIKELY(!ar))
+        return locate_large(pi, p, w, size);
+    /* A pool not carved yet has carved == 0, so every offset in it is refused below. */
+    pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
+    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - FIRST; /* wraps below the first block */
+    if (rel >= pl->carved)
+        return OWN_NONE;
+    uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
+    if (idx * pl->size != rel)
+        return OWN_NONE; /* inside a block, not its start */
+    w->pl = pl;
+    w->idx = idx;
+    uint16_t tag = pl->tag[idx];
+    *size = tag & TAG_SIZE;
+    return (tag & TAG_LIVE) ? OWN_SMALL : OWN_FREED;
 }
 
 /* Reports p as a bad free or realloc (what: "mb_free" / "mb_realloc"); true if p is fine. */
@@ -357,46 +329,41 @@ static bool vet(pool_inst *pi, enum owner o, const void *p, size_t size, const c
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
-static void *small_alloc(pool_inst *pi, int ci, size_t n)
+void mb__pool_unlink_full(pool_inst *pi, pool_hdr *pl) { used_unlink(pi, pl); }
+
+/* small_alloc() when the first used pool of the class has no free block: carve a new one, from
+ * a new pool if need be. */
+void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
 {
     pool_hdr *pl = pi->used[ci];
-    if (MB__UNLIKELY(!pl) && !(pl = pool_new(pi, ci)))
+    if (!pl && !(pl = pool_new(pi, ci)))
         return NULL;
-    const pool_class *c = &pi->cls[ci];
     uint8_t *blk = pl->freeblock;
     if (blk) {
-        pl->freeblock = mb__track_load_link(blk);
+        pl->freeblock = mb__track_load_link(blk); /* a pool reused with its free list */
     } else {
-        blk = (uint8_t *)pl + pl->next_off;
-        pl->next_off += c->size;
+        blk = pl->page + FIRST + pl->carved;
+        pl->carved = (uint16_t)(pl->carved + pl->size);
     }
-    uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - (uint8_t *)pl - c->first) * c->recip) >> 32);
-    pl->tag[idx] = (uint16_t)(TAG_LIVE | n);
-    pl->ref++;
-    if (!pl->freeblock && pl->next_off > c->max_off)
-        used_unlink(pi, pl); /* full */
-    mb__track_block_alloc(pi, blk, n);
-    return blk;
+    return give(pi, pl, blk, n);
 }
 
-static void small_free(pool_inst *pi, const where *w)
+/* The pool was full before this free (so it is in no list) or has no live block left. */
+void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl, bool was_full)
 {
-    pool_hdr *pl = w->pl;
-    const pool_class *c = &pi->cls[pl->cls];
-    uint8_t *blk = (uint8_t *)pl + c->first + (size_t)w->idx * c->size;
-    bool was_full = !pl->freeblock && pl->next_off > c->max_off;
-    mb__track_block_free(pi, blk, c->size);
-    mb__track_store_link(blk, pl->freeblock);
-    pl->freeblock = blk;
-    pl->tag[w->idx] &= TAG_SIZE;
-    pl->ref--;
     if (was_full)
         used_push(pi, pl);
     if (pl->ref == 0)
-        pool_retire(pi, pl, w->ar);
+        pool_retire(pi, pl);
 }
 
-static void *large_alloc(pool_inst *pi, size_t n)
+
+static inline void small_free(pool_inst *pi, const where *w)
+{
+    small_free_block(pi, w->pl, w->idx, w->pl->page + FIRST + (size_t)w->idx * w->pl->size);
+}
+
+static MB__NOINLINE void *large_alloc(pool_inst *pi, size_t n)
 {
     if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
         return NULL;
@@ -425,20 +392,32 @@ static void *pool_malloc(mb_alloc *a, size_t n)
     return ci >= 0 ? small_alloc(pi, ci, n) : large_alloc(pi, n);
 }
 
-static bool pool_free(mb_alloc *a, void *p, size_t *size)
+/* pool_free() of anything but a live small block: a large block, or a violation. */
+static MB__NOINLINE bool pool_free_slow(pool_inst *pi, enum owner o, void *p, size_t size)
 {
-    pool_inst *pi = (pool_inst *)a;
+    if (!vet(pi, o, p, size, "mb_free"))
+        return false;
+    large_forget(pi, p, size);
+    mb__sys_free(p);
+    return true;
+}
+
+/* pool_free() of anything but a live small block: a large block, or a violation. */
+static MB__NOINLINE bool pool_free_other(pool_inst *pi, void *p, size_t *size)
+{
     where w;
     enum owner o = locate(pi, p, &w, size);
-    if (MB__LIKELY(o == OWN_SMALL)) {
+    if (o == OWN_SMALL) { /* not reached: the fast path takes every live small block */
         small_free(pi, &w);
         return true;
     }
-    if (!vet(pi, o, p, *size, "mb_free"))
-        return false;
-    large_forget(pi, p, *size);
-    mb__sys_free(p);
-    return true;
+    return pool_free_slow(pi, o, p, *size);
+}
+
+static bool pool_free(mb_alloc *a, void *p, size_t *size)
+{
+    pool_inst *pi = (pool_inst *)a;
+    return mb__pool_try_free(pi, p, size) || pool_free_other(pi, p, size);
 }
 
 static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
@@ -509,7 +488,7 @@ static void pool_destroy(mb_alloc *a)
     mb__sys_free(pi);
 }
 
-static const mb__family pool_family = {
+const mb__family mb__pool_family = {
     .malloc = pool_malloc,
     .realloc = pool_realloc,
     .free = pool_free,
@@ -522,7 +501,7 @@ mb_alloc *mb_alloc_pool_new(void)
     pool_inst *pi = mb__sys_calloc(1, sizeof *pi);
     if (!pi)
         return NULL;
-    if (!mb__alloc_init(&pi->base, &pool_family, "pool")) {
+    if (!mb__alloc_init(&pi->base, &mb__pool_family, "pool")) {
         mb__sys_free(pi);
         return NULL;
     }
@@ -533,6 +512,6 @@ mb_alloc *mb_alloc_pool_new(void)
 
 void mb__pool_set_max_arenas(mb_alloc *pool, size_t n)
 {
-    if (pool && pool->fam == &pool_family)
+    if (pool && pool->fam == &mb__pool_family)
         ((pool_inst *)pool)->max_arenas = n;
 }

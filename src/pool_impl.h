@@ -1,0 +1,174 @@
+/* The pool family's data structures and its allocation fast paths, shared by pool.c and by the
+ * generic layer (alloc.c), which calls the fast paths directly for pool instances instead of
+ * going through the vtable. Internal: nothing here is installed. The layout is documented at the
+ * top of pool.c. */
+#ifndef MEMBUF_POOL_IMPL_H
+#define MEMBUF_POOL_IMPL_H
+
+#include "internal.h"
+
+#include "track.h"
+
+#define POOL_SHIFT 14
+#define POOL_SIZE ((size_t)1 << POOL_SHIFT)
+#define ARENA_SHIFT 18
+#define ARENA_SIZE ((size_t)1 << ARENA_SHIFT)
+#define POOLS_PER_ARENA (ARENA_SIZE / POOL_SIZE)
+#define CLASS_STEP 16
+#define MAX_SMALL 512
+#define NCLASSES (MAX_SMALL / CLASS_STEP)
+#define TAG_LIVE 0x8000u
+#define TAG_SIZE 0x7fffu
+#define LARGE_RING 64
+#define MAX_BLOCKS (POOL_SIZE / CLASS_STEP)
+#define TAG_STRIDE (MAX_BLOCKS * sizeof(uint16_t) + 64)
+#define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
+
+#if defined(__GNUC__)
+#define MB__NOINLINE __attribute__((noinline))
+#else
+#define MB__NOINLINE
+#endif
+
+_Static_assert(MAX_SMALL <= TAG_SIZE, "tags hold the requested size");
+_Static_assert(CLASS_STEP % MB__ALIGN == 0, "classes keep block alignment");
+
+typedef struct arena arena;
+
+/* One pool's bookkeeping, in its arena's descriptor (one cache line). */
+typedef struct pool_hdr pool_hdr;
+struct pool_hdr {
+    pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
+    uint8_t *freeblock;     /* first free block, NULL if none */
+    uint8_t *page;          /* the pool's 16 KiB; block 0 is at page + FIRST */
+    uint16_t *tag;          /* per block: TAG_LIVE | size (in the descriptor) */
+    arena *ar;
+    uint32_t recip;         /* the class's, copied here so the hot paths read one line */
+    uint16_t size;          /* the class's block size */
+    uint16_t span;          /* the class's nblocks * size */
+    uint16_t carved;        /* bytes of blocks handed out at least once; 0 while uncarved */
+    uint16_t ref;           /* live blocks */
+    uint16_t cls;           /* class index */
+};
+_Static_assert(POOL_SIZE <= UINT16_MAX && NCLASSES <= UINT16_MAX, "pool_hdr's narrow fields");
+
+struct arena {
+    uint8_t *base;
+    arena *next, *prev;     /* the instance's usable list (arenas with a pool to give) */
+    arena *all_next;        /* every arena of the instance */
+    pool_hdr *empty;        /* empty pools, linked through next */
+    uint32_t navail;        /* empty + never-carved pools */
+    uint32_t ncarved;       /* pools [0, ncarved) have been carved */
+    int usable;
+    pool_hdr pools[POOLS_PER_ARENA];
+    /* followed by POOLS_PER_ARENA tag arrays, TAG_STRIDE bytes apart */
+};
+_Static_assert(sizeof(pool_hdr) <= 64, "one cache line per pool");
+
+/* Block 0 of every pool: after a poisoned redzone when a tool is watching. */
+#define FIRST ((uint32_t)MB__REDZONE)
+
+typedef struct pool_class {
+    uint32_t size;     /* slot bytes */
+    uint32_t nblocks;
+    uint32_t span;     /* bytes of blocks: nblocks * size */
+    uint32_t recip;    /* floor(2^32 / size) + 1: offset / size without a division, exact for
+                        * offsets below POOL_SIZE (checked by test_pool's ownership tests) */
+} pool_class;
+
+typedef struct pool_inst {
+    mb_alloc base;
+    pool_hdr *used[NCLASSES];
+    arena *usable;
+    arena *all;
+    arena *direct[DIRECT_SLOTS]; /* by (base >> ARENA_SHIFT) % DIRECT_SLOTS: a cache of arenas */
+    mb__ptrmap arenas;     /* arena base -> arena *: the authority */
+    mb__ptrmap large;      /* large block -> requested size */
+    uintptr_t ring[LARGE_RING]; /* recently freed large blocks */
+    size_t ring_sizes[LARGE_RING];
+    unsigned ring_pos;
+    size_t narenas, max_arenas, nspare;
+    pool_class cls[NCLASSES];
+} pool_inst;
+
+/* Class index for a request, or -1 for a large one. */
+static inline int class_of(size_t n)
+{
+    if (n > MAX_SMALL - MB__REDZONE)
+        return -1;
+    size_t eff = n + MB__REDZONE;
+    return (int)((eff - (eff != 0)) / CLASS_STEP); /* 0 and 1..16 -> 0, 17..32 -> 1, ... */
+}
+
+/* ---- fast paths (the slow halves live in pool.c) -------------------------------------- */
+
+extern const mb__family mb__pool_family;
+
+void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n);
+void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl, bool was_full);
+void mb__pool_unlink_full(pool_inst *pi, pool_hdr *pl);
+
+static inline bool pool_full(const pool_hdr *pl)
+{
+    return !pl->freeblock && pl->carved == pl->span;
+}
+
+/* Hands out blk, a block of pl (a used pool) just taken off its free list or carved. */
+static inline void *give(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t n)
+{
+    uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - pl->page - FIRST) * pl->recip) >> 32);
+    pl->tag[idx] = (uint16_t)(TAG_LIVE | n);
+    pl->ref++;
+    if (MB__UNLIKELY(pool_full(pl)))
+        mb__pool_unlink_full(pi, pl);
+    mb__track_block_alloc(pi, blk, n);
+    return blk;
+}
+
+
+static inline void *small_alloc(pool_inst *pi, int ci, size_t n)
+{
+    pool_hdr *pl = pi->used[ci];
+    uint8_t *blk;
+    if (MB__UNLIKELY(!pl) || MB__UNLIKELY(!(blk = pl->freeblock)))
+        return mb__pool_alloc_carve(pi, ci, n);
+    pl->freeblock = mb__track_load_link(blk);
+    return give(pi, pl, blk, n);
+}
+
+/* Frees block idx of pl, which is live; blk is its address. */
+static inline void small_free_block(pool_inst *pi, pool_hdr *pl, uint32_t idx, uint8_t *blk)
+{
+    bool was_full = pool_full(pl);
+    mb__track_block_free(pi, blk, pl->size);
+    mb__track_store_link(blk, pl->freeblock);
+    pl->freeblock = blk;
+    pl->tag[idx] &= TAG_SIZE;
+    if (MB__UNLIKELY(--pl->ref == 0 || was_full))
+        mb__pool_free_adjust(pi, pl, was_full);
+}
+
+/* Frees p if it is a live small block of pi (setting *size); false, with nothing done, for
+ * anything else (a large block, a bad free), which pool.c's slow path then decides. */
+static inline bool mb__pool_try_free(pool_inst *pi, void *p, size_t *size)
+{
+    uintptr_t u = (uintptr_t)p;
+    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
+    if (MB__LIKELY(ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)))) {
+        /* A pool not carved yet has carved == 0, so every offset in it is refused. */
+        pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
+        uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - FIRST; /* wraps below block 0 */
+        uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
+        if (MB__LIKELY(rel < pl->carved && idx * pl->size == rel)) {
+            uint16_t tag = pl->tag[idx];
+            if (MB__LIKELY(tag & TAG_LIVE)) {
+                *size = tag & TAG_SIZE;
+                small_free_block(pi, pl, idx, p);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+#endif
