@@ -19,7 +19,7 @@ report() {
   llvm-profdata merge -sparse "$prof"/*.profraw -o "$prof/merged.profdata"
   local objs=() f
   while IFS= read -r f; do objs+=(-object "$f"); done < <(find "$bdir" -type f -perm -u+x \
-    \( -name 'test_*' -o -name '*_replay' \) | sort)
+    \( -name 'test_*' -o -name 'fuzz_*' -o -name 'consumer*' -o -name 'pool_bugs' \) | sort)
   llvm-cov report "${objs[@]:1}" -instr-profile="$prof/merged.profdata" "$ROOT"/src/*.c \
     >"$prof/report.txt"
   if [ "$name" = all ]; then

@@ -96,7 +96,7 @@ for t in "${targets[@]}"; do
     >"$log" 2>&1 || rc=$?
   # Progress lines: "#N DONE cov: C ft: F corp: K/.. exec/s: E" or, with -fork,
   # "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: ...".
-  last=$(grep -E '^#[0-9]+:? +(DONE +|pulse +|NEW +|REDUCE +)?cov: ' "$log" | tail -n 1 || true)
+  last=$(grep -E '^#[0-9]+:?[[:space:]]+(DONE[[:space:]]+|pulse[[:space:]]+|NEW[[:space:]]+|REDUCE[[:space:]]+)?cov: ' "$log" | tail -n 1 || true)
   runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")

@@ -20,6 +20,7 @@
  * periodic (see make_template), so checking every live block after every op is a memcmp. */
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include "exec.h"
+#include "internal.h" /* mb__sys_fail_after: the sys-fail-after op */
 
 #include <membuf.h>
 
@@ -66,6 +67,7 @@ typedef struct run {
     mb_alloc *inner_sys, *inner_pool;
     inst_model m[MBF_FAMILIES];
     size_t work; /* bytes requested, filled or written so far in this input (INPUT_BUDGET) */
+    bool sys_armed; /* sys-fail-after: any request may fail (see may_fail_anyway) */
     slot s[MBF_SLOTS];
     uint32_t gen;
     int reports;
@@ -267,6 +269,16 @@ static bool model_request(run *r, int f, bool is_realloc)
 
 static void model_failed(run *r, int f) { r->m[f].st.failures++; }
 
+/* A request the model expected to succeed failed: acceptable only while membuf's internal
+ * allocations are made to fail (sys-fail-after), and then counted as the failure it is. */
+static bool may_fail_anyway(run *r, int f)
+{
+    if (!r->sys_armed)
+        return false;
+    model_failed(r, f);
+    return true;
+}
+
 /* A block of `size` bytes becomes live (replacing one of `old` bytes when replacing). */
 static void model_live(run *r, int f, bool replacing, size_t old, size_t size)
 {
@@ -391,6 +403,8 @@ static void op_init(run *r, const mbf_op *op)
                  mb_strerror(st), (void *)sl->buf.data, sl->buf.len);
         return;
     }
+    if (st == MB_ENOMEM && !sl->buf.data && !sl->buf.len && may_fail_anyway(r, op->fam))
+        return;
     if (st != MB_OK)
         fail(r, "mb_buf_init of %zu elements: %s", n, mb_strerror(st));
     if (sl->buf.len != n || (n && !sl->buf.data))
@@ -428,6 +442,8 @@ static void op_resize(run *r, const mbf_op *op)
             model_failed(r, sl->fam);
         return; /* contents checked by verify_all */
     }
+    if (st == MB_ENOMEM && memcmp(&old, &sl->buf, sizeof old) == 0 && may_fail_anyway(r, sl->fam))
+        return;
     if (st != MB_OK)
         fail(r, "mb_buf_resize from %zu to %zu: %s", old.len, n, mb_strerror(st));
     if (sl->buf.len != n || (n == 0) != (sl->buf.data == NULL))
@@ -496,9 +512,10 @@ static void op_malloc(run *r, const mbf_op *op)
     bool must_fail = model_request(r, op->fam, false) || c == 2;
     unsigned char *p = mb_malloc(r->inst[op->fam], n);
     if (!p) {
-        if (!must_fail)
+        if (must_fail)
+            model_failed(r, op->fam);
+        else if (!may_fail_anyway(r, op->fam))
             fail(r, "mb_malloc(%zu) on %s failed", n, mbf_family_names[op->fam]);
-        model_failed(r, op->fam);
         return;
     }
     if (must_fail)
@@ -528,9 +545,10 @@ static void op_realloc(run *r, const mbf_op *op)
     bool must_fail = model_request(r, fam, true) || c == 2;
     unsigned char *q = mb_realloc(r->inst[fam], sl->raw, n);
     if (!q) {
-        if (!must_fail)
+        if (must_fail)
+            model_failed(r, fam);
+        else if (!may_fail_anyway(r, fam))
             fail(r, "mb_realloc(%zu) on %s failed", n, mbf_family_names[fam]);
-        model_failed(r, fam);
         return; /* verify_all checks the old block is intact */
     }
     if (must_fail)
@@ -567,6 +585,73 @@ MBF_NO_COVERAGE static void op_write(run *r, const mbf_op *op)
     }
 }
 
+/* ---- bulk ------------------------------------------------------------------------------ */
+
+#define BULK_MAX_SIZE ((size_t)4096)
+
+MBF_NO_COVERAGE static void paint_bytes(unsigned char *p, size_t n, uint32_t gen)
+{
+    const unsigned char *t = template_of(gen);
+    for (size_t k = 0; k < n; k += 256)
+        memcpy(p + k, t, n - k < 256 ? n - k : 256);
+}
+
+MBF_NO_COVERAGE static bool intact(const unsigned char *p, size_t n, uint32_t gen)
+{
+    const unsigned char *t = template_of(gen);
+    for (size_t k = 0; k < n; k += 256)
+        if (memcmp(p + k, t, n - k < 256 ? n - k : 256) != 0)
+            return false;
+    return true;
+}
+
+/* count blocks of one size on one instance at once, then all freed in the op's order. */
+static void op_bulk(run *r, const mbf_op *op)
+{
+    size_t n = mbf_size(op), count = (size_t)op->a * 4;
+    int f = op->fam;
+    if (n > BULK_MAX_SIZE || count == 0 || !affordable(r, n * count, 0))
+        return;
+    unsigned char **blk = calloc(count, sizeof *blk);
+    size_t *order = malloc(count * sizeof *order);
+    if (!blk || !order)
+        fail(r, "harness: out of memory");
+    uint32_t gen0 = r->gen + 1;
+    r->gen += (uint32_t)count;
+    for (size_t i = 0; i < count; i++) {
+        bool injected = model_request(r, f, false);
+        blk[i] = mb_malloc(r->inst[f], n);
+        if (!blk[i]) {
+            if (injected)
+                model_failed(r, f);
+            else if (!may_fail_anyway(r, f))
+                fail(r, "bulk: mb_malloc(%zu) #%zu on %s failed", n, i, mbf_family_names[f]);
+            continue;
+        }
+        if (injected)
+            fail(r, "bulk: mb_malloc(%zu) #%zu on %s succeeded, want a failure (injected)", n, i,
+                 mbf_family_names[f]);
+        if ((uintptr_t)blk[i] % 16)
+            fail(r, "bulk: mb_malloc(%zu) returned %p, not 16-aligned", n, (void *)blk[i]);
+        model_live(r, f, false, 0, n);
+        paint_bytes(blk[i], n, gen0 + (uint32_t)i);
+    }
+    check_stats(r, f);
+    mbf_bulk_order(op, count, order);
+    for (size_t k = 0; k < count; k++) {
+        size_t i = order[k];
+        if (!blk[i])
+            continue;
+        if (!intact(blk[i], n, gen0 + (uint32_t)i))
+            fail(r, "bulk: block #%zu of %zu (%zu bytes, %s) changed", i, count, n,
+                 mbf_family_names[f]);
+        mb_free(r->inst[f], blk[i]);
+        model_freed(r, f, n);
+    }
+    free(order);
+    free(blk);
+}
+
 /* ---- misuse (fuzz_guard) --------------------------------------------------------------- */
 
 static void expect_one(run *r, mb_violation want, const char *what)
@@ -578,6 +663,51 @@ static void expect_one(run *r, mb_violation want, const char *what)
     r->reports = 0;
 }
 
+/* Misuse aimed at the plain pool (misuse arg bit 7), whose own checks must catch it: a second
+ * free, a free through another pool instance, a free of an address inside a block or on the
+ * stack, a realloc of a freed block. Bit 6 uses a large block (the pool's large map and its
+ * ring of freed addresses). */
+static void misuse_pool(run *r, const mbf_op *op)
+{
+    uint8_t a = op->a;
+    mb_alloc *pool = r->inst[F_POOL], *other = r->inner_pool;
+    bool large = (a & 0x40) && op->slot != MBF_MISMATCHED_FREE;
+    size_t n = large ? 600 + (size_t)(a % 61) : (size_t)(a % 61) + 1;
+    const char *what = mbf_violation_names[op->slot];
+    unsigned char *p = mb_malloc(pool, n);
+    if (!p)
+        fail(r, "mb_malloc(%zu) on pool failed before a misuse", n);
+    switch ((mbf_misuse)op->slot) {
+    case MBF_DOUBLE_FREE:
+        mb_free(pool, p);
+        mb_free(pool, p);
+        expect_one(r, MB_DOUBLE_FREE, what);
+        break;
+    case MBF_DOUBLE_FREE_LATE: /* through realloc */
+        mb_free(pool, p);
+        if (mb_realloc(pool, p, n + 1))
+            fail(r, "mb_realloc of a freed pool block succeeded");
+        expect_one(r, MB_DOUBLE_FREE, what);
+        break;
+    case MBF_MISMATCHED_FREE: /* another pool instance: not its block (a small one: a large
+                               * address may be in the other instance's ring of freed ones) */
+        mb_free(other, p);
+        expect_one(r, MB_FOREIGN_FREE, what);
+        mb_free(pool, p);
+        break;
+    default: /* MBF_FOREIGN_FREE */
+        if (a & 2) {
+            unsigned char local[64];
+            mb_free(pool, local + (a >> 2) % 32);
+        } else {
+            mb_free(pool, p + 8); /* inside the block: never a block start (those are 16-aligned) */
+        }
+        expect_one(r, MB_FOREIGN_FREE, what);
+        mb_free(pool, p);
+        break;
+    }
+}
+
 static void op_misuse(run *r, const mbf_op *op)
 {
     uint8_t a = op->a;
@@ -587,6 +717,14 @@ static void op_misuse(run *r, const mbf_op *op)
     const char *what = mbf_violation_names[op->slot];
     if (r->reports)
         fail(r, "report before the misuse: %s", r->last_msg);
+    if (r->sys_armed) { /* the misuse needs its allocations to succeed */
+        mb__sys_fail_never();
+        r->sys_armed = false;
+    }
+    if ((a & 0x80) && op->slot <= MBF_FOREIGN_FREE) {
+        misuse_pool(r, op);
+        return;
+    }
     unsigned char *p;
     switch ((mbf_misuse)op->slot) {
     case MBF_DOUBLE_FREE:
@@ -687,6 +825,8 @@ static void setup(run *r)
 static void teardown(run *r)
 {
     r->op_index = r->prog->n;
+    mb__sys_fail_never();
+    r->sys_armed = false;
     for (int f = 0; f < MBF_FAMILIES; f++) {
         mb_alloc_fail_never(r->inst[f]);
         r->m[f].fail_state = 0;
@@ -726,7 +866,7 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
     int misused = 0;
     for (r.op_index = 0; r.op_index < p->n; r.op_index++) {
         const mbf_op *op = &p->ops[r.op_index];
-        int f = op->kind == MBF_MISUSE ? 0 : fam_of(&r, op->slot);
+        int f = op->kind == MBF_MISUSE || op->kind == MBF_SYS_FAIL ? 0 : fam_of(&r, op->slot);
         switch ((mbf_kind)op->kind) {
         case MBF_INIT: op_init(&r, op); break;
         case MBF_RESIZE: op_resize(&r, op); break;
@@ -752,6 +892,11 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
                 op_misuse(&r, op);
                 resync(&r);
             }
+            break;
+        case MBF_BULK: op_bulk(&r, op); break;
+        case MBF_SYS_FAIL:
+            mb__sys_fail_after(op->a);
+            r.sys_armed = true;
             break;
         case MBF_NKINDS: break;
         }

@@ -63,6 +63,8 @@ static void reroll_arg(mbf_op *op, uint64_t *x)
         op->a %= 8;
     if (op->kind == MBF_FAIL_AFTER)
         op->b &= 1;
+    if (op->kind == MBF_SYS_FAIL)
+        op->slot = 0;
 }
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)

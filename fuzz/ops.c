@@ -11,7 +11,7 @@ const char *const mbf_family_names[MBF_FAMILIES] = {"system", "pool", "guard(sys
                                                     "guard(pool)", "custom"};
 const char *const mbf_kind_names[MBF_NKINDS] = {
     "init", "resize", "fill", "fill-normal", "free", "malloc", "realloc", "write",
-    "fail-after", "fail-never", "check", "misuse"};
+    "fail-after", "fail-never", "check", "misuse", "bulk", "sys-fail-after"};
 const char *const mbf_violation_names[MBF_NMISUSE] = {
     "double-free", "double-free-late", "mismatched-free", "foreign-free", "overflow",
     "underflow", "write-after-free", "leak"};
@@ -29,12 +29,13 @@ const size_t mbf_edge_sizes[64] = {
 
 static const uint8_t dialect_kinds[MBF_NDIALECTS][MBF_NKINDS] = {
     [MBF_D_BUF] = {MBF_INIT, MBF_RESIZE, MBF_FILL, MBF_FILL_NORMAL, MBF_FREE, MBF_WRITE,
-                   MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK},
+                   MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_SYS_FAIL},
     [MBF_D_ALLOC] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_FAIL_AFTER, MBF_FAIL_NEVER,
-                     MBF_CHECK},
-    [MBF_D_GUARD] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_CHECK, MBF_MISUSE},
+                     MBF_CHECK, MBF_BULK, MBF_SYS_FAIL},
+    [MBF_D_GUARD] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_CHECK, MBF_MISUSE,
+                     MBF_BULK, MBF_SYS_FAIL},
 };
-static const size_t dialect_size[MBF_NDIALECTS] = {9, 7, 6};
+static const size_t dialect_size[MBF_NDIALECTS] = {10, 9, 8};
 static const char *const dialect_names[MBF_NDIALECTS] = {"fuzz_buf", "fuzz_alloc", "fuzz_guard"};
 
 const char *mbf_dialect_name(mbf_dialect d) { return d < MBF_NDIALECTS ? dialect_names[d] : "?"; }
@@ -70,8 +71,13 @@ static void read_size(reader *r, mbf_op *op)
     }
 }
 
-static bool has_fam(uint8_t k) { return k == MBF_INIT || k == MBF_MALLOC; }
-static bool has_size(uint8_t k) { return k == MBF_INIT || k == MBF_RESIZE || k == MBF_MALLOC || k == MBF_REALLOC; }
+static bool has_fam(uint8_t k) { return k == MBF_INIT || k == MBF_MALLOC || k == MBF_BULK; }
+static bool has_size(uint8_t k)
+{
+    return k == MBF_INIT || k == MBF_RESIZE || k == MBF_MALLOC || k == MBF_REALLOC || k == MBF_BULK;
+}
+/* Kinds with one trailing argument byte in op.a. */
+static bool has_a(uint8_t k) { return k == MBF_FILL || k == MBF_BULK || k == MBF_SYS_FAIL; }
 
 void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
 {
@@ -92,6 +98,11 @@ void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
                 read_size(&r, &op);
             switch (op.kind) {
             case MBF_FILL: op.a = next(&r) % 8; break;
+            case MBF_BULK: op.a = next(&r); break;
+            case MBF_SYS_FAIL:
+                op.slot = 0; /* ignored: canonical */
+                op.a = next(&r);
+                break;
             case MBF_FILL_NORMAL:
                 op.a = next(&r);
                 op.b = next(&r) % 8;
@@ -117,7 +128,7 @@ size_t mbf_op_bytes(const mbf_op *op)
         n++;
     if (has_size(op->kind))
         n += (op->size_code >= 192 && op->size_code <= 253) ? 3 : 1;
-    if (op->kind == MBF_FILL)
+    if (has_a(op->kind))
         n += 1;
     if (op->kind == MBF_FILL_NORMAL)
         n += 3;
@@ -155,7 +166,7 @@ size_t mbf_encode(mbf_dialect d, const mbf_prog *p, uint8_t *buf, size_t cap)
                 PUT(op->size16 >> 8);
             }
         }
-        if (op->kind == MBF_FILL)
+        if (has_a(op->kind))
             PUT(op->a);
         if (op->kind == MBF_FILL_NORMAL) {
             PUT(op->a);
@@ -183,6 +194,27 @@ size_t mbf_size(const mbf_op *op)
     return z == 254 ? SIZE_MAX / sizeof(double) + 1 : SIZE_MAX;
 }
 
+void mbf_bulk_order(const mbf_op *op, size_t count, size_t *order)
+{
+    for (size_t i = 0; i < count; i++)
+        order[i] = op->slot == 1 ? count - 1 - i : i;
+    if (op->slot == 2)
+        for (size_t i = 0, k = 0; k < 2; k++)
+            for (size_t j = k; j < count; j += 2)
+                order[i++] = j;
+    if (op->slot >= 3 && count > 1) {
+        uint64_t x = (uint64_t)op->slot * 0x9E3779B97F4A7C15u + mbf_size(op) + 1;
+        for (size_t i = count - 1; i > 0; i--) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            size_t j = (size_t)(x % (i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+}
+
 double mbf_value(const char *const table[8], uint8_t idx) { return strtod(table[idx % 8], NULL); }
 
 void mbf_print_op(FILE *f, const mbf_op *op)
@@ -204,6 +236,11 @@ void mbf_print_op(FILE *f, const mbf_op *op)
         fprintf(f, "%s %u %u %s\n", k, op->slot, op->a, op->b ? "always" : "once");
         break;
     case MBF_MISUSE: fprintf(f, "%s %s %u\n", k, mbf_violation_names[op->slot], op->a); break;
+    case MBF_BULK:
+        fprintf(f, "%s %u %s %zu %u\n", k, op->slot, mbf_family_names[op->fam], mbf_size(op),
+                op->a * 4u);
+        break;
+    case MBF_SYS_FAIL: fprintf(f, "%s %u\n", k, op->a); break;
     default: fprintf(f, "%s %u\n", k, op->slot); break;
     }
 }
@@ -288,7 +325,7 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
     if (k < 0)
         ERR("unknown op '%s'", w[0]);
     op->kind = (uint8_t)k;
-    static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3};
+    static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3, 5, 2};
     if (nw != want[k])
         ERR("'%s' takes %zu argument(s), got %zu", w[0], want[k] - 1, nw - 1);
     uint64_t v;
@@ -302,18 +339,30 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
         op->a = (uint8_t)v;
         return true;
     }
+    if (k == MBF_SYS_FAIL) {
+        if (!parse_uint(w[1], 255, &v))
+            ERR("bad internal allocation count '%s' (0..255)", w[1]);
+        op->a = (uint8_t)v;
+        return true;
+    }
     if (!parse_uint(w[1], MBF_SLOTS - 1, &v))
-        ERR("bad slot '%s' (0..%d)", w[1], MBF_SLOTS - 1);
+        ERR("bad %s '%s' (0..%d)", k == MBF_BULK ? "order" : "slot", w[1], MBF_SLOTS - 1);
     op->slot = (uint8_t)v;
     const char *sz = NULL;
     switch (k) {
     case MBF_INIT:
-    case MBF_MALLOC: {
+    case MBF_MALLOC:
+    case MBF_BULK: {
         int f = lookup(mbf_family_names, MBF_FAMILIES, w[2]);
         if (f < 0)
             ERR("unknown family '%s'", w[2]);
         op->fam = (uint8_t)f;
         sz = w[3];
+        if (k == MBF_BULK) {
+            if (!parse_uint(w[4], 1020, &v) || v % 4)
+                ERR("bad block count '%s' (a multiple of 4, 0..1020)", w[4]);
+            op->a = (uint8_t)(v / 4);
+        }
         break;
     }
     case MBF_RESIZE:

@@ -20,6 +20,8 @@
  *   fail-never   slot                          fail-never 2
  *   check        slot                          check 2
  *   misuse       violation arg                 misuse double-free 17    (fuzz_guard only)
+ *   bulk         order fam size count          bulk 2 pool 100 64       (fuzz_alloc, fuzz_guard)
+ *   sys-fail-after  n                          sys-fail-after 3
  *
  *   slot   byte % 8.  fam  byte % 5: system pool guard(system) guard(pool) custom.
  *   size   first byte z:  0..127 the value itself; 128..191 an edge value from mbf_edge_sizes
@@ -30,6 +32,19 @@
  *   value, mean, sd    byte % 8 into mbf_fill_values / mbf_means / mbf_sds (text: the same
  *          spelling; invalid means and sds are deliberate: MB_EINVAL is expected).
  *   seed   one byte.   n   one byte.   violation  byte % 8 into mbf_violation_names.
+ *   misuse arg: bit 0 picks the guard (guard(pool) if set); bit 7 aims double-free,
+ *          double-free-late, mismatched-free and foreign-free at the plain pool instead (bit 6:
+ *          a large pool block), where the pool's own checks must report them.
+ *   bulk   allocates count blocks of size bytes at once (count byte * 4, so 0..1020; sizes above
+ *          4096 are skipped), paints and checks them, then frees them all in an order: 0 first
+ *          in first out, 1 last in first out, 2 even indices first, 3..7 shuffled (seeded by the
+ *          order and the size). This fills pools, empties them and maps and returns arenas,
+ *          which eight slots never do. The slot byte carries the order.
+ *   sys-fail-after  arms membuf's internal fault hook (mb__sys_fail_after): the next n
+ *          internal allocations (descriptors, maps, quarantine, names, libc blocks behind the
+ *          pool's large blocks) succeed, then all fail until the input ends or a misuse op
+ *          (which disarms it). While armed any request may fail, but a failed call must still
+ *          leave everything unchanged and statistics exact. The slot byte is ignored.
  *
  * Text form: one op per line as in the table; '#' starts a comment; blank lines are ignored. */
 #ifndef MEMBUF_FUZZ_OPS_H
@@ -46,7 +61,7 @@
 
 typedef enum mbf_kind {
     MBF_INIT, MBF_RESIZE, MBF_FILL, MBF_FILL_NORMAL, MBF_FREE, MBF_MALLOC, MBF_REALLOC, MBF_WRITE,
-    MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_MISUSE, MBF_NKINDS
+    MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_MISUSE, MBF_BULK, MBF_SYS_FAIL, MBF_NKINDS
 } mbf_kind;
 
 /* Violations the misuse op commits; MBF_MISUSE_NONE_ is never produced by decoding. */
@@ -59,7 +74,7 @@ typedef struct mbf_op {
     uint8_t kind;   /* mbf_kind */
     uint8_t slot;   /* < MBF_SLOTS, or the violation for MBF_MISUSE */
     uint8_t fam;    /* < MBF_FAMILIES */
-    uint8_t a, b, c; /* value / seed,mean,sd / n,mode / misuse arg */
+    uint8_t a, b, c; /* value / seed,mean,sd / n,mode / misuse arg / bulk count/4 / sys n */
     uint8_t size_code;
     uint16_t size16; /* with size_code 192..253 */
 } mbf_op;
@@ -92,6 +107,9 @@ void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out);
 size_t mbf_encode(mbf_dialect d, const mbf_prog *p, uint8_t *buf, size_t cap);
 /* Bytes one op takes in the binary form. */
 size_t mbf_op_bytes(const mbf_op *op);
+
+/* The order a bulk op frees its count blocks in: order[k] is the index freed k-th. */
+void mbf_bulk_order(const mbf_op *op, size_t count, size_t *order);
 
 /* The size an op's size argument stands for. */
 size_t mbf_size(const mbf_op *op);

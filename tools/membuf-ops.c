@@ -180,6 +180,9 @@ static const char prelude[] =
     "static void *c_malloc(void *c, size_t n) { (void)c; return malloc(n); }\n"
     "static void *c_realloc(void *c, void *p, size_t n) { (void)c; return realloc(p, n); }\n"
     "static void c_free(void *c, void *p) { (void)c; free(p); }\n\n"
+    "/* membuf's internal fault hook (not in membuf.h): the next n internal allocations succeed,\n"
+    " * then all fail until mb__sys_fail_never(). */\n"
+    "void mb__sys_fail_after(uint64_t n);\nvoid mb__sys_fail_never(void);\n\n"
     "#define CHECK(c) do { if (!(c)) { fprintf(stderr, \"line %d: CHECK(%s) failed\\n\", __LINE__, #c); abort(); } } while (0)\n\n"
     "int main(void)\n{\n"
     "    static const mb_alloc_vtable vt = {c_malloc, c_realloc, c_free};\n"
@@ -200,8 +203,35 @@ static void emit_release(int s)
 }
 
 /* The same steps as op_misuse in fuzz/exec.c, expecting exactly one report of the kind. */
+/* exec.c's misuse_pool: the plain pool's own checks (fam[1]; inner_pool is another pool). */
+static void emit_misuse_pool(const mbf_op *op)
+{
+    unsigned a = op->a;
+    bool large = (a & 0x40) && op->slot != MBF_MISMATCHED_FREE;
+    unsigned n = large ? 600 + a % 61 : a % 61 + 1;
+    printf("    {\n        expected = %s;\n        reports = 0;\n", op->slot == MBF_MISMATCHED_FREE || op->slot == MBF_FOREIGN_FREE ? "MB_FOREIGN_FREE" : "MB_DOUBLE_FREE");
+    printf("        unsigned char *p = mb_malloc(fam[1], %u);\n        CHECK(p != NULL);\n", n);
+    switch ((mbf_misuse)op->slot) {
+    case MBF_DOUBLE_FREE: printf("        mb_free(fam[1], p);\n        mb_free(fam[1], p);\n"); break;
+    case MBF_DOUBLE_FREE_LATE: printf("        mb_free(fam[1], p);\n        CHECK(mb_realloc(fam[1], p, %u) == NULL);\n", n + 1); break;
+    case MBF_MISMATCHED_FREE: printf("        mb_free(inner_pool, p);\n        CHECK(reports == 1);\n        mb_free(fam[1], p);\n"); break;
+    default:
+        if (a & 2)
+            printf("        unsigned char local[64];\n        mb_free(fam[1], local + %u);\n", (a >> 2) % 32);
+        else
+            printf("        mb_free(fam[1], p + 8);\n");
+        printf("        CHECK(reports == 1);\n        mb_free(fam[1], p);\n");
+        break;
+    }
+    printf("        CHECK(reports == 1);\n        expected = -1;\n    }\n");
+}
+
 static void emit_misuse(const mbf_op *op)
 {
+    if ((op->a & 0x80) && op->slot <= MBF_FOREIGN_FREE) {
+        emit_misuse_pool(op);
+        return;
+    }
     static const char *const kinds[MBF_NMISUSE] = {
         "MB_DOUBLE_FREE", "MB_DOUBLE_FREE", "MB_MISMATCHED_FREE", "MB_FOREIGN_FREE", "MB_OVERFLOW",
         "MB_UNDERFLOW", "MB_USE_AFTER_FREE", "MB_LEAK"};
@@ -244,7 +274,7 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
            " * lost byte or a leak at the end aborts. Build: cc -std=c11 t.c -lmembuf -lm */\n",
            path, mbf_dialect_name((mbf_dialect)d));
     fputs(prelude, stdout);
-    int misused = 0;
+    int misused = 0, sys_fail = 0;
     for (size_t i = 0; i < p->n; i++) {
         const mbf_op *op = &p->ops[i];
         int s = op->slot;
@@ -308,11 +338,36 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
         case MBF_MISUSE:
             if (d != MBF_D_GUARD || misused++)
                 break;
+            if (sys_fail) /* as in exec.c: the misuse needs its allocations */
+                printf("    mb__sys_fail_never();\n");
+            sys_fail = 0;
             emit_misuse(op);
+            break;
+        case MBF_BULK: {
+            size_t count = (size_t)op->a * 4;
+            if (n > 4096 || count == 0)
+                break;
+            static size_t order[1020];
+            mbf_bulk_order(op, count, order);
+            printf("    {\n        static unsigned char *b[%zu];\n        static const unsigned short order[%zu] = {", count, count);
+            for (size_t k = 0; k < count; k++)
+                printf("%s%zu", k ? (k % 16 ? ", " : ",\n            ") : "", order[k]);
+            printf("};\n        for (int i = 0; i < %zu; i++)\n", count);
+            printf("            if ((b[i] = mb_malloc(fam[%d], %zu)) != NULL) memset(b[i], i & 0xff, %zu);\n", op->fam, n, n);
+            printf("        for (int k = 0; k < %zu; k++) {\n            int i = order[k];\n", count);
+            printf("            if (b[i]) {\n                for (size_t j = 0; j < %zu; j++) CHECK(b[i][j] == (i & 0xff));\n", n);
+            printf("                mb_free(fam[%d], b[i]);\n            }\n        }\n    }\n", op->fam);
+            break;
+        }
+        case MBF_SYS_FAIL:
+            printf("    mb__sys_fail_after(%u); /* internal test hook */\n", op->a);
+            sys_fail = 1;
             break;
         case MBF_NKINDS: break;
         }
     }
+    if (sys_fail)
+        printf("    mb__sys_fail_never();\n");
     printf("    for (int s = 0; s < 8; s++) {\n        if (kind[s] == 1) mb_buf_free(&buf[s]);\n"
            "        if (kind[s] == 2) mb_free(fam[famof[s]], raw[s]);\n    }\n");
     printf("    for (int f = 0; f < 5; f++) {\n        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[f], &st_);\n"
