@@ -136,24 +136,37 @@ static void stats_add(mb_alloc_stats *s, size_t size)
         s->peak_bytes = s->live_bytes;
 }
 
-void *mb_malloc(mb_alloc *a, size_t size)
+/* mb_malloc through the family's vtable, with fault injection. */
+static MB__NOINLINE void *malloc_via_family(mb_alloc *a, size_t size)
 {
-    if (!a)
-        return NULL;
     a->stats.mallocs++;
-    void *p;
-    int ci;
-    if (MB__LIKELY(a->fail_state == MB__FAIL_OFF) && a->fam == &mb__pool_family &&
-        (ci = class_of(size)) >= 0)
-        p = small_alloc((pool_inst *)a, ci, size); /* the pool's fast path, without the vtable */
-    else
-        p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
+    void *p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
     if (!p) {
         a->stats.failures++;
         return NULL;
     }
     stats_add(&a->stats, size);
     return p;
+}
+
+void *mb_malloc(mb_alloc *a, size_t size)
+{
+    if (!a)
+        return NULL;
+    int ci;
+    if (a->fam == &mb__pool_family && MB__LIKELY(a->fail_state == MB__FAIL_OFF) &&
+        (ci = class_of(size)) >= 0) {
+        /* The pool's fast path, without the vtable. */
+        void *p = small_alloc((pool_inst *)a, ci, size);
+        a->stats.mallocs++;
+        if (MB__UNLIKELY(!p)) {
+            a->stats.failures++;
+            return NULL;
+        }
+        stats_add(&a->stats, size);
+        return p;
+    }
+    return malloc_via_family(a, size);
 }
 
 void *mb_realloc(mb_alloc *a, void *p, size_t size)
@@ -186,18 +199,22 @@ void *mb_realloc(mb_alloc *a, void *p, size_t size)
     return q; // cppcheck-suppress returnDanglingLifetime ; q is the family's block, not &old
 }
 
+/* mb_free through the family's vtable. */
+static MB__NOINLINE void free_via_family(mb_alloc *a, void *p)
+{
+    size_t size = 0;
+    if (a->fam->free(a, p, &size))
+        mb__stats_free(&a->stats, size);
+}
+
 void mb_free(mb_alloc *a, void *p)
 {
     if (!a || !p)
         return;
-    size_t size = 0;
-    /* A pool's live small block is freed inline; everything else goes through the family. */
-    if (!(a->fam == &mb__pool_family && mb__pool_try_free((pool_inst *)a, p, &size)) &&
-        !a->fam->free(a, p, &size))
+    /* A pool's live small block is freed inline; anything else goes through the vtable. */
+    if (a->fam == &mb__pool_family && mb__pool_free_fast(a, p))
         return;
-    a->stats.frees++;
-    a->stats.live_blocks--;
-    a->stats.live_bytes -= size;
+    free_via_family(a, p);
 }
 
 void mb_alloc_get_stats(const mb_alloc *a, mb_alloc_stats *out)

@@ -52,6 +52,15 @@ struct mb_alloc {
     enum mb__fail_state fail_state;
 };
 
+/* A block of size bytes was freed: the generic layer's bookkeeping (also used by the pool's
+ * inline fast path). */
+static inline void mb__stats_free(mb_alloc_stats *s, size_t size)
+{
+    s->frees++;
+    s->live_blocks--;
+    s->live_bytes -= size;
+}
+
 /* Fills the head: copies name (exact size), assigns the next id. false on ENOMEM (head untouched
  * apart from being zeroed; nothing to free). */
 bool mb__alloc_init(mb_alloc *a, const mb__family *fam, const char *name);

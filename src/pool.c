@@ -51,7 +51,7 @@
  *
  * Pool states (as in obmalloc):
  *   used   some blocks live, some available: linked in used[class], allocations come from here;
- *   full   no block available: in no list; its first free moves it back to used[class];
+ *   full   no block available: in no list; its first free appends it to used[class];
  *   empty  no block live: in its arena's free-pool list, reusable for any class (and reused
  *          with its free list intact if it goes back to the class it had).
  * Within a used pool, free blocks form a singly linked list threaded through their first word;
@@ -63,7 +63,7 @@
  * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
- * Speed: the fast paths (small_alloc, mb__pool_try_free) live in pool_impl.h, and the generic
+ * Speed: the fast paths (small_alloc, mb__pool_free_fast) live in pool_impl.h, and the generic
  * layer calls them directly for pool instances, so a small malloc or free costs no vtable call;
  * everything else (carving, new pools, full and empty pools, large blocks, bad frees) is out of
  * line here. bench/churn.c measures them.
@@ -160,6 +160,11 @@ static void arena_release(pool_inst *pi, arena *ar)
 
 /* ---- pools ----------------------------------------------------------------------------- */
 
+/* used[class] is a queue: a new pool goes to the head (allocations come from it at once), a
+ * full pool that gets a block back goes to the tail, so it collects more frees before it is
+ * allocated from again instead of filling up on the very next malloc (obmalloc puts it at the
+ * head, which makes a class spread over several pools unlink and relink a pool on nearly
+ * every malloc/free pair). */
 static void used_push(pool_inst *pi, pool_hdr *pl)
 {
     pool_hdr **head = &pi->used[pl->cls];
@@ -167,7 +172,21 @@ static void used_push(pool_inst *pi, pool_hdr *pl)
     pl->next = *head;
     if (*head)
         (*head)->prev = pl;
+    else
+        pi->used_tail[pl->cls] = pl;
     *head = pl;
+}
+
+static void used_append(pool_inst *pi, pool_hdr *pl)
+{
+    pool_hdr **tail = &pi->used_tail[pl->cls];
+    pl->next = NULL;
+    pl->prev = *tail;
+    if (*tail)
+        (*tail)->next = pl;
+    else
+        pi->used[pl->cls] = pl;
+    *tail = pl;
 }
 
 static void used_unlink(pool_inst *pi, pool_hdr *pl)
@@ -178,6 +197,8 @@ static void used_unlink(pool_inst *pi, pool_hdr *pl)
         pi->used[pl->cls] = pl->next;
     if (pl->next)
         pl->next->prev = pl->prev;
+    else
+        pi->used_tail[pl->cls] = pl->prev;
     pl->next = pl->prev = NULL;
 }
 
@@ -348,19 +369,22 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
     return give(pi, pl, blk, n);
 }
 
-/* The pool was full before this free (so it is in no list) or has no live block left. */
-void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl, bool was_full)
+/* After a free: the pool was full (so it is in no list: a listed pool is the head or has a
+ * prev) or has no live block left. Returns true (for mb__pool_free_fast's tail call). */
+bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 {
-    if (was_full)
-        used_push(pi, pl);
+    if (!pl->prev && pi->used[pl->cls] != pl)
+        used_append(pi, pl);
     if (pl->ref == 0)
         pool_retire(pi, pl);
+    return true;
 }
 
 
 static inline void small_free(pool_inst *pi, const where *w)
 {
-    small_free_block(pi, w->pl, w->idx, w->pl->page + FIRST + (size_t)w->idx * w->pl->size);
+    if (small_free_block(pi, w->pl, w->idx, w->pl->page + FIRST + (size_t)w->idx * w->pl->size))
+        mb__pool_free_adjust(pi, w->pl);
 }
 
 static MB__NOINLINE void *large_alloc(pool_inst *pi, size_t n)
@@ -414,10 +438,11 @@ static MB__NOINLINE bool pool_free_other(pool_inst *pi, void *p, size_t *size)
     return pool_free_slow(pi, o, p, *size);
 }
 
+/* The vtable's free: mb_free has already tried mb__pool_free_fast, so p is not a live small
+ * block unless the fast path declined it for a reason of its own. */
 static bool pool_free(mb_alloc *a, void *p, size_t *size)
 {
-    pool_inst *pi = (pool_inst *)a;
-    return mb__pool_try_free(pi, p, size) || pool_free_other(pi, p, size);
+    return pool_free_other((pool_inst *)a, p, size);
 }
 
 static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)

@@ -78,7 +78,8 @@ typedef struct pool_class {
 
 typedef struct pool_inst {
     mb_alloc base;
-    pool_hdr *used[NCLASSES];
+    pool_hdr *used[NCLASSES];      /* pools with a block to give, per class: head */
+    pool_hdr *used_tail[NCLASSES]; /* and tail */
     arena *usable;
     arena *all;
     arena *direct[DIRECT_SLOTS]; /* by (base >> ARENA_SHIFT) % DIRECT_SLOTS: a cache of arenas */
@@ -105,7 +106,7 @@ static inline int class_of(size_t n)
 extern const mb__family mb__pool_family;
 
 void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n);
-void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl, bool was_full);
+bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl);
 void mb__pool_unlink_full(pool_inst *pi, pool_hdr *pl);
 
 static inline bool pool_full(const pool_hdr *pl)
@@ -136,22 +137,29 @@ static inline void *small_alloc(pool_inst *pi, int ci, size_t n)
     return give(pi, pl, blk, n);
 }
 
-/* Frees block idx of pl, which is live; blk is its address. */
-static inline void small_free_block(pool_inst *pi, pool_hdr *pl, uint32_t idx, uint8_t *blk)
+/* Frees block idx of pl, which is live; blk is its address. Returns whether the pool was full
+ * (it is in no list) or is now empty: then mb__pool_free_adjust must run. */
+static inline bool small_free_block(pool_inst *pi, pool_hdr *pl, uint32_t idx, uint8_t *blk)
 {
-    bool was_full = pool_full(pl);
-    mb__track_block_free(pi, blk, pl->size);
-    mb__track_store_link(blk, pl->freeblock);
-    pl->freeblock = blk;
+    /* Every field is read before the link goes into the block: a store through blk may alias
+     * anything, so the compiler would read them again after it. */
+    uint8_t *head = pl->freeblock;
+    bool was_full = !head && pl->carved == pl->span;
+    uint16_t ref = (uint16_t)(pl->ref - 1);
     pl->tag[idx] &= TAG_SIZE;
-    if (MB__UNLIKELY(--pl->ref == 0 || was_full))
-        mb__pool_free_adjust(pi, pl, was_full);
+    pl->ref = ref;
+    pl->freeblock = blk;
+    mb__track_block_free(pi, blk, pl->size);
+    mb__track_store_link(blk, head);
+    return ref == 0 || was_full;
 }
 
-/* Frees p if it is a live small block of pi (setting *size); false, with nothing done, for
- * anything else (a large block, a bad free), which pool.c's slow path then decides. */
-static inline bool mb__pool_try_free(pool_inst *pi, void *p, size_t *size)
+/* mb_free's fast path for a pool instance: frees p, statistics included, if it is a live small
+ * block of the pool; false, with nothing done, for anything else (a large block, a bad free),
+ * which the vtable's free then decides. */
+static inline bool mb__pool_free_fast(mb_alloc *a, void *p)
 {
+    pool_inst *pi = (pool_inst *)a;
     uintptr_t u = (uintptr_t)p;
     arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
     if (MB__LIKELY(ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)))) {
@@ -162,8 +170,9 @@ static inline bool mb__pool_try_free(pool_inst *pi, void *p, size_t *size)
         if (MB__LIKELY(rel < pl->carved && idx * pl->size == rel)) {
             uint16_t tag = pl->tag[idx];
             if (MB__LIKELY(tag & TAG_LIVE)) {
-                *size = tag & TAG_SIZE;
-                small_free_block(pi, pl, idx, p);
+                mb__stats_free(&a->stats, tag & TAG_SIZE);
+                if (MB__UNLIKELY(small_free_block(pi, pl, idx, p)))
+                    return mb__pool_free_adjust(pi, pl);
                 return true;
             }
         }

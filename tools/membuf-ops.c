@@ -3,7 +3,8 @@
  *   membuf-ops [-t TARGET] print FILE            binary input -> text, one op per line
  *   membuf-ops [-t TARGET] encode TEXT -o FILE   text -> binary input
  *   membuf-ops [-t TARGET] run FILE...           execute with every oracle; exit 1 on a failure
- *   membuf-ops [-t TARGET] shrink FILE -o FILE   drop ops while the same failure still happens
+ *   membuf-ops [-t TARGET] shrink FILE -o FILE   delta debugging: drop ops, then simplify
+ *                                                arguments, keeping the same failure
  *   membuf-ops [-t TARGET] emit-c FILE           a standalone C regression test (public API only)
  *
  * TARGET is fuzz_buf, fuzz_alloc or fuzz_guard; without -t it is taken from the path (corpus/
@@ -150,7 +151,22 @@ static int run_child(int d, const mbf_prog *p, char *sig, size_t siglen, bool qu
         size_t k = strcspn(m + 3, ":0123456789\n");
         snprintf(sig, siglen, "%.*s", (int)k, m + 3);
     } else if (a) {
-        snprintf(sig, siglen, "%.*s", (int)strcspn(a, " \n0123456789") + 25, a);
+        /* The error type and the first stack frame in membuf's own sources. */
+        const char *type = a + strlen("ERROR: AddressSanitizer: ");
+        int tlen = (int)strcspn(type, " \n");
+        const char *fr = a, *fn = "?";
+        int flen = 1;
+        while ((fr = strstr(fr, " in ")) != NULL) {
+            fr += 4;
+            const char *eol = fr + strcspn(fr, "\n");
+            const char *src = strstr(fr, "/src/");
+            if (src && src < eol) {
+                fn = fr;
+                flen = (int)strcspn(fr, " \n");
+                break;
+            }
+        }
+        snprintf(sig, siglen, "AddressSanitizer %.*s in %.*s", tlen, type, flen, fn);
     } else if (u) {
         snprintf(sig, siglen, "%.*s", (int)strcspn(u, "\n"), u);
     } else {
@@ -377,6 +393,88 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
            "    puts(\"regression: ok\");\n    return 0;\n}\n");
 }
 
+/* ---- shrink ----------------------------------------------------------------------------- */
+
+static mbf_prog cand;
+
+/* Whether cand fails the same way as want (then it replaces p). */
+static bool keep_if_same(int d, mbf_prog *p, const char *want)
+{
+    char got[256];
+    if (run_child(d, &cand, got, sizeof got, true) && strcmp(got, want) == 0) {
+        *p = cand;
+        return true;
+    }
+    return false;
+}
+
+/* Simpler versions of one op, simplest first: arguments toward 0, sizes toward small ones, the
+ * family toward system, the slot toward 0. Returns how many were written to out. */
+static size_t simpler(const mbf_op *op, mbf_op out[8])
+{
+    size_t n = 0;
+    size_t size = mbf_size(op);
+    if (op->size_code != 0 && size != 0) {
+        static const uint8_t codes[] = {0, 1, 16, 64, 127};
+        for (size_t i = 0; i < sizeof codes && n < 4; i++)
+            if (codes[i] < size && codes[i] != op->size_code) {
+                out[n] = *op;
+                out[n].size_code = codes[i];
+                out[n++].size16 = 0;
+            }
+    }
+    if (op->kind != MBF_MISUSE && op->kind != MBF_SYS_FAIL && op->slot != 0) {
+        out[n] = *op;
+        out[n++].slot = 0;
+    }
+    if (op->fam != 0) {
+        out[n] = *op;
+        out[n++].fam = 0;
+    }
+    if (op->a != 0 && op->kind != MBF_BULK) {
+        out[n] = *op;
+        out[n++].a = 0;
+    } else if (op->kind == MBF_BULK && op->a > 1) {
+        out[n] = *op;
+        out[n++].a = (uint8_t)(op->a / 2); /* half the blocks */
+    }
+    return n;
+}
+
+/* Delta debugging over ops: drop chunks of ops (halving the chunk size down to single ops),
+ * then simplify arguments one op at a time; repeat until nothing changes. Every candidate kept
+ * fails with the same signature as the original. */
+static void shrink(int d, mbf_prog *p, const char *want)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t chunk = p->n / 2 ? p->n / 2 : 1; chunk > 0; chunk /= 2) {
+            for (size_t at = 0; at + chunk <= p->n;) {
+                cand.n = 0;
+                for (size_t k = 0; k < p->n; k++)
+                    if (k < at || k >= at + chunk)
+                        cand.ops[cand.n++] = p->ops[k];
+                if (keep_if_same(d, p, want))
+                    changed = true;
+                else
+                    at += chunk;
+            }
+        }
+        for (size_t k = 0; k < p->n; k++) {
+            mbf_op alt[8];
+            size_t na = simpler(&p->ops[k], alt);
+            for (size_t j = 0; j < na; j++) {
+                cand = *p;
+                cand.ops[k] = alt[j];
+                if (keep_if_same(d, p, want)) {
+                    changed = true;
+                    break; /* the op changed: its own simpler forms are recomputed next round */
+                }
+            }
+        }
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 static void usage(void)
@@ -425,26 +523,28 @@ int main(int argc, char **argv)
         }
         return failed ? 1 : 0;
     }
+    if (strcmp(cmd, "run") == 0 && i < argc) {
+        int failed = 0;
+        for (; i < argc; i++) {
+            int dd = d;
+            load(argv[i], &dd, &p);
+            char sig[256];
+            if (run_child(dd, &p, sig, sizeof sig, false)) {
+                printf("FAILED %s (%s): %s\n", argv[i], mbf_dialect_name((mbf_dialect)dd), sig);
+                failed++;
+            } else {
+                printf("ok     %s (%s, %zu ops)\n", argv[i], mbf_dialect_name((mbf_dialect)dd), p.n);
+            }
+        }
+        return failed ? 1 : 0;
+    }
     if (strcmp(cmd, "shrink") == 0 && i + 3 == argc && strcmp(argv[i + 1], "-o") == 0) {
         load(argv[i], &d, &p);
-        char want[256], got[256];
+        char want[256];
         if (!run_child(d, &p, want, sizeof want, true))
             die("%s does not fail; nothing to shrink", argv[i]);
         size_t before = p.n;
-        /* Remove chunks of ops, halving the chunk size, while the same failure remains. */
-        static mbf_prog cand;
-        for (size_t chunk = p.n / 2 ? p.n / 2 : 1; chunk > 0; chunk /= 2) {
-            for (size_t at = 0; at + chunk <= p.n;) {
-                cand.n = 0;
-                for (size_t k = 0; k < p.n; k++)
-                    if (k < at || k >= at + chunk)
-                        cand.ops[cand.n++] = p.ops[k];
-                if (run_child(d, &cand, got, sizeof got, true) && strcmp(got, want) == 0)
-                    p = cand;
-                else
-                    at += chunk;
-            }
-        }
+        shrink(d, &p, want);
         write_binary(d, &p, argv[i + 2]);
         fprintf(stderr, "membuf-ops: shrunk %zu ops to %zu, still failing with: %s\n", before, p.n, want);
         mbf_print(stdout, &p);
