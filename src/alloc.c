@@ -128,14 +128,6 @@ void mb_alloc_fail_never(mb_alloc *a)
     a->fail_countdown = 0;
 }
 
-static void stats_add(mb_alloc_stats *s, size_t size)
-{
-    s->live_blocks++;
-    s->live_bytes += size;
-    if (s->live_bytes > s->peak_bytes)
-        s->peak_bytes = s->live_bytes;
-}
-
 /* mb_malloc through the family's vtable, with fault injection. */
 static MB__NOINLINE void *malloc_via_family(mb_alloc *a, size_t size)
 {
@@ -145,7 +137,7 @@ static MB__NOINLINE void *malloc_via_family(mb_alloc *a, size_t size)
         a->stats.failures++;
         return NULL;
     }
-    stats_add(&a->stats, size);
+    mb__stats_live(&a->stats, size);
     return p;
 }
 
@@ -163,7 +155,7 @@ void *mb_malloc(mb_alloc *a, size_t size)
             a->stats.failures++;
             return NULL;
         }
-        stats_add(&a->stats, size);
+        mb__stats_live(&a->stats, size);
         return p;
     }
     return malloc_via_family(a, size);
@@ -184,7 +176,7 @@ void *mb_realloc(mb_alloc *a, void *p, size_t size)
             a->stats.failures++;
             return NULL;
         }
-        stats_add(&a->stats, size);
+        mb__stats_live(&a->stats, size);
         return q;
     }
     size_t old = 0;
@@ -193,9 +185,8 @@ void *mb_realloc(mb_alloc *a, void *p, size_t size)
         a->stats.failures++;
         return NULL;
     }
-    a->stats.live_bytes -= old;
-    a->stats.live_blocks--;
-    stats_add(&a->stats, size);
+    mb__stats_dead(&a->stats, old);
+    mb__stats_live(&a->stats, size);
     return q; // cppcheck-suppress returnDanglingLifetime ; q is the family's block, not &old
 }
 
@@ -225,7 +216,13 @@ void mb_alloc_get_stats(const mb_alloc *a, mb_alloc_stats *out)
         memset(out, 0, sizeof *out);
         return;
     }
-    *out = a->stats;
+    out->live_blocks = mb__stats_live_blocks(&a->stats);
+    out->live_bytes = mb__stats_live_bytes(&a->stats);
+    out->peak_bytes = a->stats.peak_bytes;
+    out->mallocs = a->stats.mallocs;
+    out->reallocs = a->stats.reallocs;
+    out->frees = a->stats.frees;
+    out->failures = a->stats.failures;
 }
 
 void mb_alloc_check(mb_alloc *a)
@@ -238,9 +235,9 @@ void mb_alloc_delete(mb_alloc *a)
 {
     if (!a)
         return;
-    if (a->stats.live_blocks > 0)
-        mb__report(MB_LEAK, "%zu block%s (%zu bytes) still live in %s#%lu at delete",
-                   a->stats.live_blocks, a->stats.live_blocks == 1 ? "" : "s",
-                   a->stats.live_bytes, a->name, a->id);
+    size_t blocks = mb__stats_live_blocks(&a->stats);
+    if (blocks > 0)
+        mb__report(MB_LEAK, "%zu block%s (%zu bytes) still live in %s#%lu at delete", blocks,
+                   blocks == 1 ? "" : "s", mb__stats_live_bytes(&a->stats), a->name, a->id);
     a->fam->destroy(a);
 }

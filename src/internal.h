@@ -42,24 +42,53 @@ typedef struct mb__family {
 
 enum mb__fail_state { MB__FAIL_OFF, MB__FAIL_ARMED_ONCE, MB__FAIL_ARMED_ALWAYS, MB__FAIL_FAILING };
 
+/* An instance's counters as kept: what becomes live and what stops being live are counted
+ * separately (live = in - out, in modular arithmetic), so a malloc and the free after it do not
+ * both update one counter -- a chain of read-modify-writes through memory that would bound the
+ * throughput of a churn loop. mb_alloc_get_stats assembles mb_alloc_stats from them. */
+typedef struct mb__stats {
+    uint64_t mallocs, reallocs, frees, failures;
+    size_t blocks_in, blocks_out;
+    size_t bytes_in, bytes_out;
+    size_t peak_bytes;
+} mb__stats;
+
+/* A block of size bytes became live. */
+static inline void mb__stats_live(mb__stats *s, size_t size)
+{
+    s->blocks_in++;
+    s->bytes_in += size;
+    size_t live = s->bytes_in - s->bytes_out;
+    if (live > s->peak_bytes)
+        s->peak_bytes = live;
+}
+
+/* A live block of size bytes was freed (or moved away by a realloc: then frees is not counted). */
+static inline void mb__stats_dead(mb__stats *s, size_t size)
+{
+    s->blocks_out++;
+    s->bytes_out += size;
+}
+
+static inline void mb__stats_free(mb__stats *s, size_t size)
+{
+    s->frees++;
+    mb__stats_dead(s, size);
+}
+
+static inline size_t mb__stats_live_blocks(const mb__stats *s) { return s->blocks_in - s->blocks_out; }
+static inline size_t mb__stats_live_bytes(const mb__stats *s) { return s->bytes_in - s->bytes_out; }
+
 /* The common head of every instance; each family's struct embeds it as its first member. */
 struct mb_alloc {
     const mb__family *fam;
     char *name;            /* owned, exact size: "pool", "guard(system)", ... */
     unsigned long id;      /* process-wide instance number, for reports: "pool#3" */
-    mb_alloc_stats stats;
+    mb__stats stats;
     uint64_t fail_countdown; /* requests that still succeed before the injected failure */
     enum mb__fail_state fail_state;
 };
 
-/* A block of size bytes was freed: the generic layer's bookkeeping (also used by the pool's
- * inline fast path). */
-static inline void mb__stats_free(mb_alloc_stats *s, size_t size)
-{
-    s->frees++;
-    s->live_blocks--;
-    s->live_bytes -= size;
-}
 
 /* Fills the head: copies name (exact size), assigns the next id. false on ENOMEM (head untouched
  * apart from being zeroed; nothing to free). */

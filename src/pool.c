@@ -53,7 +53,9 @@
  *   used   some blocks live, some available: linked in used[class], allocations come from here;
  *   full   no block available: in no list; its first free appends it to used[class];
  *   empty  no block live: in its arena's free-pool list, reusable for any class (and reused
- *          with its free list intact if it goes back to the class it had).
+ *          with its free list intact if it goes back to the class it had) -- except a class's
+ *          only pool, which stays in used[class] so a class that goes between zero and a few
+ *          live blocks does not retire and re-carve a pool each time.
  * Within a used pool, free blocks form a singly linked list threaded through their first word;
  * never-used blocks are carved lazily, `carved` bytes so far, up to the class's span.
  *
@@ -375,7 +377,9 @@ bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 {
     if (!pl->prev && pi->used[pl->cls] != pl)
         used_append(pi, pl);
-    if (pl->ref == 0)
+    /* An empty pool that is its class's only one stays: a class going between zero and a few
+     * live blocks would otherwise retire and re-carve a pool every time. */
+    if (pl->ref == 0 && (pl->prev || pl->next))
         pool_retire(pi, pl);
     return true;
 }
@@ -383,7 +387,7 @@ bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 
 static inline void small_free(pool_inst *pi, const where *w)
 {
-    if (small_free_block(pi, w->pl, w->idx, w->pl->page + FIRST + (size_t)w->idx * w->pl->size))
+    if (small_free_block(pi, w->pl, &w->pl->tag[w->idx], w->pl->page + FIRST + (size_t)w->idx * w->pl->size))
         mb__pool_free_adjust(pi, w->pl);
 }
 

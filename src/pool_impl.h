@@ -137,16 +137,16 @@ static inline void *small_alloc(pool_inst *pi, int ci, size_t n)
     return give(pi, pl, blk, n);
 }
 
-/* Frees block idx of pl, which is live; blk is its address. Returns whether the pool was full
+/* Frees blk, a live block of pl whose tag is *tagp. Returns whether the pool was full
  * (it is in no list) or is now empty: then mb__pool_free_adjust must run. */
-static inline bool small_free_block(pool_inst *pi, pool_hdr *pl, uint32_t idx, uint8_t *blk)
+static inline bool small_free_block(pool_inst *pi, pool_hdr *pl, uint16_t *tagp, uint8_t *blk)
 {
     /* Every field is read before the link goes into the block: a store through blk may alias
      * anything, so the compiler would read them again after it. */
     uint8_t *head = pl->freeblock;
     bool was_full = !head && pl->carved == pl->span;
     uint16_t ref = (uint16_t)(pl->ref - 1);
-    pl->tag[idx] &= TAG_SIZE;
+    *tagp &= TAG_SIZE;
     pl->ref = ref;
     pl->freeblock = blk;
     mb__track_block_free(pi, blk, pl->size);
@@ -164,14 +164,17 @@ static inline bool mb__pool_free_fast(mb_alloc *a, void *p)
     arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
     if (MB__LIKELY(ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)))) {
         /* A pool not carved yet has carved == 0, so every offset in it is refused. */
-        pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
+        size_t pidx = (u >> POOL_SHIFT) % POOLS_PER_ARENA;
+        pool_hdr *pl = &ar->pools[pidx];
         uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - FIRST; /* wraps below block 0 */
         uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
         if (MB__LIKELY(rel < pl->carved && idx * pl->size == rel)) {
-            uint16_t tag = pl->tag[idx];
+            /* pl->tag, computed from ar rather than loaded: one dependent load less. */
+            uint16_t *tagp = (uint16_t *)((uint8_t *)(ar + 1) + pidx * TAG_STRIDE) + idx;
+            uint16_t tag = *tagp;
             if (MB__LIKELY(tag & TAG_LIVE)) {
                 mb__stats_free(&a->stats, tag & TAG_SIZE);
-                if (MB__UNLIKELY(small_free_block(pi, pl, idx, p)))
+                if (MB__UNLIKELY(small_free_block(pi, pl, tagp, p)))
                     return mb__pool_free_adjust(pi, pl);
                 return true;
             }
