@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Detector self-test: every planted bug in tests/detectors must be reported by the detectors that
 # tests/detectors/expected.tsv marks `yes` and by none marked `no`; every clean twin by no detector
-# at all. Prints the matrix (bug x detector) as Markdown and writes it to build/detectors/matrix.md.
+# at all. Prints the matrix (bug x detector) as Markdown, writes it to build/detectors/matrix.md and,
+# when the run matches the table, into README.md between its detector-matrix markers.
 #
 # Detectors and the builds they run in:
 #   membuf    dev build: a "membuf: " violation report (default handler, then abort)
@@ -243,6 +244,22 @@ done
 
 cat "$md"
 say "matrix written to $md"
+# The README shows the measured matrix: refreshed between its markers when this run matched the
+# table (a failing run leaves the README alone).
+if [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ] && grep -q '^<!-- detector-matrix:begin' README.md; then
+  python3 - "$md" README.md <<'PY'
+import sys
+md, readme = sys.argv[1], sys.argv[2]
+text = open(readme, encoding='utf-8').read()
+b, e = '<!-- detector-matrix:begin', '<!-- detector-matrix:end -->'
+i = text.index(b); i = text.index('\n', i) + 1
+j = text.index(e)
+new = text[:i] + open(md, encoding='utf-8').read() + text[j:]
+if new != text:
+    open(readme, 'w', encoding='utf-8').write(new)
+    print('[detectors] README.md: matrix updated')
+PY
+fi
 [ "$MEASURE" -eq 1 ] && say "observed table written to $observed"
 record "$passed" "$failed"
 verdict $rc
