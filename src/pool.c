@@ -15,15 +15,13 @@
  *   +-----------+-----------+-----------+-- ... --+-----------+
  *
  *   pool (16 KiB)
- *   +----+-------+-------+-------+-- ... --+-------+------+
- *   | RZ | blk 0 | blk 1 | blk 2 |         | blk n | tail |   RZ: MB__REDZONE bytes (tools only)
- *   +----+-------+-------+-------+-- ... --+-------+------+
- *
- *   arena descriptor (libc memory)
- *   +------------+-----------------------+------------------------------------------+
- *   | arena list | pool_hdr[16], 64 B ea | tags: pool k's at k * TAG_STRIDE          |
- *   +------------+-----------------------+------------------------------------------+
+ *   +-----------------+----+-------+-------+-------+-- ... --+-------+------+
+ *   | tag[0..nblocks) | RZ | blk 0 | blk 1 | blk 2 |         | blk n | tail |
+ *   +-----------------+----+-------+-------+-------+-- ... --+-------+------+
  *     tag[i]: TAG_LIVE | requested size of block i, or the size it had when freed
+ *     RZ: MB__REDZONE bytes (when a tool is watching)
+ *
+ *   arena descriptor (libc memory): the arena lists, then pool_hdr[16], one cache line each
  *
  * Arena descriptors live outside the arena (in libc memory), found through a pointer map keyed
  * by arena base, so deciding whether a pointer is ours never reads memory we do not own: O(1)
@@ -31,12 +29,10 @@
  * size (a reciprocal multiply), block index below the carving mark. The tag array then tells a
  * live block from a freed one, which is how a double free is caught — in O(1), in every build.
  *
- * Each pool's bookkeeping (free list head, carving mark, live count, class, list links) and its
- * tags are kept out of line, in its arena's descriptor: pool pages are 16 KiB-aligned, so
- * headers or tags at their start would all compete for the same few L1 sets, and a free would
- * chain a miss on the header before it could find the tag. Out of line, the metadata of every
- * pool in use stays dense and warm (tag arrays are staggered by TAG_STRIDE, which is not a
- * multiple of 4 KiB), a user overrun cannot reach it, and the pages hold nothing but blocks.
+ * Each pool's bookkeeping (free list head, carving mark, live count, class, list links) is kept
+ * out of line, one cache line per pool in its arena's descriptor, so the metadata of every pool
+ * in use stays dense and warm. The tags stay in the pool, 2 bytes per block (dense, which keeps
+ * the memory per block below glibc's), where a free finds them from the pointer alone.
  *
  * Size classes (MB__REDZONE = 0; sanitizer and Valgrind builds add 16 before classing, so the
  * largest small request is then 496 bytes):
@@ -82,7 +78,13 @@ static void init_classes(pool_class *cls)
 {
     for (size_t i = 0; i < NCLASSES; i++) {
         size_t size = (i + 1) * CLASS_STEP;
-        size_t n = (POOL_SIZE - FIRST) / size;
+        size_t n = POOL_SIZE / (size + sizeof(uint16_t)), first = 0;
+        for (; n > 0; n--) {
+            first = ((n * sizeof(uint16_t) + MB__ALIGN - 1) & ~(size_t)(MB__ALIGN - 1)) + MB__REDZONE;
+            if (first + n * size <= POOL_SIZE)
+                break;
+        }
+        cls[i].first = (uint32_t)first;
         cls[i].size = (uint32_t)size;
         cls[i].nblocks = (uint32_t)n;
         cls[i].span = (uint32_t)(n * size);
@@ -120,7 +122,7 @@ static arena *arena_new(pool_inst *pi)
         return NULL;
     if (!mb__ptrmap_reserve(&pi->arenas, 1))
         return NULL;
-    arena *ar = mb__sys_calloc(1, sizeof *ar + POOLS_PER_ARENA * TAG_STRIDE);
+    arena *ar = mb__sys_calloc(1, sizeof *ar);
     if (!ar)
         return NULL;
     ar->base = mb__sys_map_aligned(ARENA_SIZE, ARENA_SIZE);
@@ -221,7 +223,7 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
     } else {
         pl = &ar->pools[ar->ncarved];
         pl->page = ar->base + (size_t)ar->ncarved * POOL_SIZE;
-        pl->tag = (uint16_t *)((uint8_t *)(ar + 1) + (size_t)ar->ncarved * TAG_STRIDE);
+        pl->tag = (uint16_t *)pl->page;
         pl->ar = ar;
         ar->ncarved++;
     }
@@ -231,9 +233,12 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
         /* A pool last used for this class keeps its free list (as in obmalloc); otherwise it
          * is carved afresh. Tags need no reset: only blocks below `carved` are ever looked up,
          * and each gets its tag when handed out. */
-        mb__track_noaccess(pl->page, POOL_SIZE); /* until blocks are handed out */
-        pl->freeblock = NULL;
         const pool_class *c = &pi->cls[ci];
+        /* The tags are ours; everything from the redzone on is off limits until handed out. */
+        mb__track_writable(pl->page, c->first - MB__REDZONE);
+        mb__track_noaccess(pl->page + c->first - MB__REDZONE, POOL_SIZE - c->first + MB__REDZONE);
+        pl->freeblock = NULL;
+        pl->first = (uint16_t)c->first;
         pl->cls = (uint16_t)ci;
         pl->size = (uint16_t)c->size;
         pl->span = (uint16_t)c->span;
@@ -321,7 +326,7 @@ static inline enum owner locate(pool_inst *pi, const void *p, where *w, size_t *
         return locate_large(pi, p, w, size);
     /* A pool not carved yet has carved == 0, so every offset in it is refused below. */
     pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
-    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - FIRST; /* wraps below the first block */
+    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
     if (rel >= pl->carved)
         return OWN_NONE;
     uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
@@ -365,7 +370,7 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
     if (blk) {
         pl->freeblock = mb__track_load_link(blk); /* a pool reused with its free list */
     } else {
-        blk = pl->page + FIRST + pl->carved;
+        blk = pl->page + pl->first + pl->carved;
         pl->carved = (uint16_t)(pl->carved + pl->size);
     }
     return give(pi, pl, blk, n);
@@ -387,7 +392,7 @@ bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 
 static inline void small_free(pool_inst *pi, const where *w)
 {
-    if (small_free_block(pi, w->pl, &w->pl->tag[w->idx], w->pl->page + FIRST + (size_t)w->idx * w->pl->size))
+    if (small_free_block(pi, w->pl, &w->pl->tag[w->idx], w->pl->page + w->pl->first + (size_t)w->idx * w->pl->size))
         mb__pool_free_adjust(pi, w->pl);
 }
 

@@ -20,8 +20,6 @@
 #define TAG_LIVE 0x8000u
 #define TAG_SIZE 0x7fffu
 #define LARGE_RING 64
-#define MAX_BLOCKS (POOL_SIZE / CLASS_STEP)
-#define TAG_STRIDE (MAX_BLOCKS * sizeof(uint16_t) + 64)
 #define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
 
 #if defined(__GNUC__)
@@ -40,8 +38,8 @@ typedef struct pool_hdr pool_hdr;
 struct pool_hdr {
     pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
     uint8_t *freeblock;     /* first free block, NULL if none */
-    uint8_t *page;          /* the pool's 16 KiB; block 0 is at page + FIRST */
-    uint16_t *tag;          /* per block: TAG_LIVE | size (in the descriptor) */
+    uint8_t *page;          /* the pool's 16 KiB; block 0 is at page + first */
+    uint16_t *tag;          /* per block: TAG_LIVE | size; at the start of page */
     arena *ar;
     uint32_t recip;         /* the class's, copied here so the hot paths read one line */
     uint16_t size;          /* the class's block size */
@@ -49,6 +47,7 @@ struct pool_hdr {
     uint16_t carved;        /* bytes of blocks handed out at least once; 0 while uncarved */
     uint16_t ref;           /* live blocks */
     uint16_t cls;           /* class index */
+    uint16_t first;         /* the class's offset of block 0 (after the tags) */
 };
 _Static_assert(POOL_SIZE <= UINT16_MAX && NCLASSES <= UINT16_MAX, "pool_hdr's narrow fields");
 
@@ -61,16 +60,13 @@ struct arena {
     uint32_t ncarved;       /* pools [0, ncarved) have been carved */
     int usable;
     pool_hdr pools[POOLS_PER_ARENA];
-    /* followed by POOLS_PER_ARENA tag arrays, TAG_STRIDE bytes apart */
 };
 _Static_assert(sizeof(pool_hdr) <= 64, "one cache line per pool");
-
-/* Block 0 of every pool: after a poisoned redzone when a tool is watching. */
-#define FIRST ((uint32_t)MB__REDZONE)
 
 typedef struct pool_class {
     uint32_t size;     /* slot bytes */
     uint32_t nblocks;
+    uint32_t first;    /* offset of block 0: after the tags, 16-aligned, plus MB__REDZONE */
     uint32_t span;     /* bytes of blocks: nblocks * size */
     uint32_t recip;    /* floor(2^32 / size) + 1: offset / size without a division, exact for
                         * offsets below POOL_SIZE (checked by test_pool's ownership tests) */
@@ -117,7 +113,7 @@ static inline bool pool_full(const pool_hdr *pl)
 /* Hands out blk, a block of pl (a used pool) just taken off its free list or carved. */
 static inline void *give(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t n)
 {
-    uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - pl->page - FIRST) * pl->recip) >> 32);
+    uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - pl->page - pl->first) * pl->recip) >> 32);
     pl->tag[idx] = (uint16_t)(TAG_LIVE | n);
     pl->ref++;
     if (MB__UNLIKELY(pool_full(pl)))
@@ -164,13 +160,12 @@ static inline bool mb__pool_free_fast(mb_alloc *a, void *p)
     arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
     if (MB__LIKELY(ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)))) {
         /* A pool not carved yet has carved == 0, so every offset in it is refused. */
-        size_t pidx = (u >> POOL_SHIFT) % POOLS_PER_ARENA;
-        pool_hdr *pl = &ar->pools[pidx];
-        uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - FIRST; /* wraps below block 0 */
+        pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
+        uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
         uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
         if (MB__LIKELY(rel < pl->carved && idx * pl->size == rel)) {
-            /* pl->tag, computed from ar rather than loaded: one dependent load less. */
-            uint16_t *tagp = (uint16_t *)((uint8_t *)(ar + 1) + pidx * TAG_STRIDE) + idx;
+            /* pl->tag, computed from p rather than loaded: one dependent load less. */
+            uint16_t *tagp = (uint16_t *)(u & ~(uintptr_t)(POOL_SIZE - 1)) + idx;
             uint16_t tag = *tagp;
             if (MB__LIKELY(tag & TAG_LIVE)) {
                 mb__stats_free(&a->stats, tag & TAG_SIZE);
