@@ -1,99 +1,155 @@
 /* Small-block churn: `slots` live blocks; each step frees one random slot and allocates a random
  * size in [8, 512] into it, touching the first byte. Families are measured interleaved, rep by
  * rep, and reported as the median (min–max) ns/step and as a ratio to the system family measured
- * in the same run. Usage: bench_churn [steps] [reps] */
+ * in the same run. Usage: bench_churn [steps] [reps]
+ *
+ * Also: --mixed (90% small blocks in [8, 512], 10% large ones in [4 KiB, 64 KiB]; default 5M
+ * steps), --all (every variant of this executable's flavour, not only system/pool/guard(pool)),
+ * --tsv (records for bench_report instead of a table; implies --all), --rep=K (rotates the order
+ * of the variants). Built once per allocator flavour (bench_churn, bench_churn_mimalloc, ...): see
+ * families.h. Every variant runs the same sequence of sizes and slots. */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+#include "families.h"
+
 #include <membuf.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-enum { SLOTS = 4096, MAX_FAMILIES = 8, MAX_REPS = 31 };
+enum { SLOTS = 4096, MAX_REPS = 31 };
 
-static double now_ns(void)
+static unsigned char *slot[SLOTS];
+
+BENCH_INLINE size_t next_size(uint64_t r, int mixed)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    if (mixed && (r >> 40) % 10 == 0)
+        return 4096 + (size_t)((r >> 20) % (60 * 1024 + 1));
+    return 8 + (size_t)((r >> 20) % 505);
 }
 
-static uint64_t xorshift(uint64_t *x)
+BENCH_INLINE void *xmalloc(mb_alloc *a, int direct, size_t n)
 {
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    return *x;
+    return direct ? bench_direct_malloc(n) : mb_malloc(a, n);
 }
 
-static double churn(mb_alloc *a, long steps)
+BENCH_INLINE void xfree(mb_alloc *a, int direct, void *p)
 {
-    static unsigned char *slot[SLOTS];
+    if (direct)
+        bench_direct_free(p);
+    else
+        mb_free(a, p);
+}
+
+/* One run: ns/step, or -1 on allocation failure. Inlined into four specialised copies. */
+BENCH_INLINE double churn_impl(mb_alloc *a, int direct, int mixed, long steps)
+{
     uint64_t x = 0x9E3779B97F4A7C15u;
     for (int i = 0; i < SLOTS; i++) {
-        slot[i] = mb_malloc(a, 8 + xorshift(&x) % 505);
+        slot[i] = xmalloc(a, direct, next_size(bench_xorshift(&x), mixed));
         if (!slot[i])
             return -1;
         slot[i][0] = 1;
     }
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long s = 0; s < steps; s++) {
-        uint64_t r = xorshift(&x);
+        uint64_t r = bench_xorshift(&x);
         unsigned i = (unsigned)(r % SLOTS);
-        mb_free(a, slot[i]);
-        slot[i] = mb_malloc(a, 8 + (size_t)((r >> 20) % 505));
+        xfree(a, direct, slot[i]);
+        slot[i] = xmalloc(a, direct, next_size(r, mixed));
         if (!slot[i])
             return -1;
         slot[i][0] = (unsigned char)s;
     }
-    double t = (now_ns() - t0) / (double)steps;
+    double t = (bench_now_ns() - t0) / (double)steps;
     for (int i = 0; i < SLOTS; i++)
-        mb_free(a, slot[i]);
+        xfree(a, direct, slot[i]);
     return t;
 }
 
-static int cmp_double(const void *a, const void *b)
+static BENCH_NOINLINE double churn_mb(mb_alloc *a, long steps) { return churn_impl(a, 0, 0, steps); }
+static BENCH_NOINLINE double churn_direct(long steps) { return churn_impl(NULL, 1, 0, steps); }
+static BENCH_NOINLINE double mixed_mb(mb_alloc *a, long steps) { return churn_impl(a, 0, 1, steps); }
+static BENCH_NOINLINE double mixed_direct(long steps) { return churn_impl(NULL, 1, 1, steps); }
+
+static double run(const bench_variant *v, int mixed, long steps)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    if (v->alloc)
+        return mixed ? mixed_mb(v->alloc, steps) : churn_mb(v->alloc, steps);
+    return mixed ? mixed_direct(steps) : churn_direct(steps);
 }
 
 int main(int argc, char **argv)
 {
-    long steps = argc > 1 ? strtol(argv[1], NULL, 10) : 20000000;
-    int reps = argc > 2 ? atoi(argv[2]) : 5;
-    if (steps <= 0 || reps < 1 || reps > MAX_REPS) {
-        fprintf(stderr, "bench_churn: usage: bench_churn [steps > 0] [reps 1..%d]\n", MAX_REPS);
+    bench_common c;
+    int mixed = 0, all = 0;
+    if ((argc = bench_parse_common(argc, argv, &c, "bench_churn")) < 0)
+        return 2;
+    int pos = 1;
+    for (; pos < argc && argv[pos][0] == '-' && argv[pos][1] == '-'; pos++) {
+        if (strcmp(argv[pos], "--mixed") == 0)
+            mixed = 1;
+        else if (strcmp(argv[pos], "--all") == 0)
+            all = 1;
+        else {
+            fprintf(stderr, "bench_churn: unknown option %s\n", argv[pos]);
+            return 2;
+        }
+    }
+    long steps = mixed ? 5000000 : 20000000;
+    if (pos < argc && bench_parse_count(argv[pos++], &steps) != 0)
+        steps = 0;
+    int reps = pos < argc ? atoi(argv[pos++]) : 5;
+    if (steps <= 0 || reps < 1 || reps > MAX_REPS || pos < argc) {
+        fprintf(stderr,
+                "bench_churn: usage: bench_churn [--mixed] [--all] [--tsv] [--rep=K] [steps > 0] "
+                "[reps 1..%d]\n",
+                MAX_REPS);
         return 2;
     }
-    mb_alloc *sys = mb_alloc_system_new(), *pool = mb_alloc_pool_new();
-    mb_alloc *fam[MAX_FAMILIES] = {sys, pool, mb_alloc_guard_new(pool)};
-    const char *names[MAX_FAMILIES] = {"system", "pool", "guard(pool)"};
-    int nfam = 3;
-    for (int f = 0; f < nfam; f++)
-        if (!fam[f]) {
-            fprintf(stderr, "bench_churn: cannot create %s\n", names[f]);
-            return 1;
-        }
-    double t[MAX_FAMILIES][MAX_REPS];
+    int legacy = !all && !c.tsv;
+    bench_variant v[BENCH_MAX_VARIANTS];
+    int n = bench_variants_open(v, legacy, "bench_churn");
+    if (n < 0)
+        return 1;
+
+    static bench_table t;
+    const char *base = BENCH_ALLOC == BENCH_ALLOC_GLIBC || c.tsv ? "system" : v[n - 1].name;
+    if (mixed)
+        bench_table_init(&t, "mixed", "Mixed churn: 90% small [8, 512] B, 10% large [4, 64] KiB",
+                         "family", "ns/step", BENCH_TIME, 2, base);
+    else
+        bench_table_init(&t, "churn", "Small churn: sizes [8, 512] B", "family", "ns/step",
+                         BENCH_TIME, 2, base);
     for (int r = 0; r < reps; r++)
-        for (int f = 0; f < nfam; f++)
-            if ((t[f][r] = churn(fam[f], steps)) < 0) {
-                fprintf(stderr, "bench_churn: %s: allocation failed\n", names[f]);
+        for (int k = 0; k < n; k++) {
+            const bench_variant *var = &v[(k + c.rep + r) % n];
+            double ns = run(var, mixed, steps);
+            if (ns < 0) {
+                fprintf(stderr, "bench_churn: %s: allocation failed\n", var->name);
                 return 1;
             }
-    double med[MAX_FAMILIES];
-    printf("| family | ns/step median | min–max | vs system |\n|---|---|---|---|\n");
-    for (int f = 0; f < nfam; f++) {
-        qsort(t[f], (size_t)reps, sizeof(double), cmp_double);
-        med[f] = t[f][reps / 2];
-        printf("| %s | %.2f | %.2f–%.2f | %.2f× faster |\n", names[f], med[f], t[f][0],
-               t[f][reps - 1], med[0] / med[f]);
+            bench_table_add(&t, var->name, ns);
+        }
+    /* Rows in variant order, whatever order they ran in. */
+    bench_variants_order(&t, v, n);
+    if (c.tsv) {
+        bench_table_note(&t,
+                         "%ld steps, %d live slots; each step frees a random slot and allocates "
+                         "into it, touching the first byte.",
+                         steps, SLOTS);
+        bench_table_emit(&t, stdout);
+    } else {
+        bench_table_print(&t, stdout, 0);
+        if (mixed)
+            printf("\n%ld steps, %d live slots, 90%% sizes 8..512, 10%% 4..64 KiB, %d interleaved "
+                   "reps (%s)\n",
+                   steps, SLOTS, reps, bench_lib_version());
+        else
+            printf("\n%ld steps, %d live slots, sizes 8..512, %d interleaved reps\n", steps, SLOTS,
+                   reps);
     }
-    printf("\n%ld steps, %d live slots, sizes 8..512, %d interleaved reps\n", steps, SLOTS, reps);
-    mb_alloc_delete(fam[2]);
-    mb_alloc_delete(pool);
-    mb_alloc_delete(sys);
+    bench_variants_close(v, n);
     return 0;
 }
