@@ -3,6 +3,8 @@
  * data, same len, same contents). */
 #include "internal.h"
 
+#include "track.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -68,8 +70,16 @@ mb_status mb_buf_fill(mb_buf *b, double v)
             memset(d, 0, n * sizeof *d); /* +0.0 is all-zero bits (IEEE 754) */
         return MB_OK;
     }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MB__TRACK_ASAN) &&                    \
+    !defined(MB__TRACK_MSAN) && !defined(MB__TRACK_VALGRIND)
+    /* rep stosq: the string-store microcode writes whole lines without reading them first, as
+     * memset does (a plain loop runs at 0.6-0.8x memset's bandwidth). Only without a memory
+     * tool, which would not see stores made by inline assembly. */
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(bits) : "memory");
+#else
     for (size_t i = 0; i < n; i++)
         d[i] = v;
+#endif
     return MB_OK;
 }
 
@@ -78,9 +88,7 @@ mb_status mb_buf_fill_normal(mb_buf *b, mb_rng *rng, double mean, double stddev)
 {
     if (!b || !rng || !isfinite(mean) || !isfinite(stddev) || stddev < 0)
         return MB_EINVAL;
-    double *d = b->data;
-    for (size_t i = 0, n = b->len; i < n; i++)
-        d[i] = mean + stddev * mb_rng_normal(rng);
+    mb__rng_fill_normal(rng, b->data, b->len, mean, stddev);
     return MB_OK;
 }
 

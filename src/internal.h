@@ -115,6 +115,9 @@ void mb__sys_unmap(void *p, size_t size);
 void mb__sys_fail_after(uint64_t n);
 void mb__sys_fail_never(void);
 
+/* Fills d[0..n) with mean + sd * mb_rng_normal(r), drawing exactly as n calls would (rng.c). */
+void mb__rng_fill_normal(mb_rng *r, double *d, size_t n, double mean, double sd);
+
 /* No object may be larger than PTRDIFF_MAX (pointer differences must be representable); requests
  * above it fail before reaching any allocator. */
 #define MB__MAX_OBJECT ((size_t)PTRDIFF_MAX)

@@ -237,6 +237,19 @@ static void test_fill_normal(mb_alloc *a)
     for (size_t i = 0; i < b.len; i++)
         ASSERT_DBL_EQ(b.data[i], 2.0 + 0.5 * mb_rng_normal(&ref));
     ASSERT_UEQ(mb_rng_u64(&r), mb_rng_u64(&ref)); /* same number of draws */
+    /* Enough draws for the wedges (~1%) and the tail (~0.03%): the fused fill must draw exactly
+     * as mb_rng_normal does there too. */
+    ASSERT_EQ(mb_buf_resize(&b, 300000), MB_OK);
+    ASSERT_EQ(mb_buf_fill_normal(&b, &r, -1.0, 3.0), MB_OK);
+    size_t tail = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        double z = mb_rng_normal(&ref);
+        tail += fabs(z) > 3.442619855899; /* beyond the ziggurat's base layer */
+        ASSERT_DBL_EQ(b.data[i], -1.0 + 3.0 * z);
+    }
+    ASSERT(tail > 0);
+    ASSERT_UEQ(mb_rng_u64(&r), mb_rng_u64(&ref));
+    ASSERT_EQ(mb_buf_resize(&b, 777), MB_OK);
     /* Invalid arguments: nothing touched, not even the generator. */
     ASSERT_EQ(mb_buf_fill(&b, 9.0), MB_OK);
     mb_rng before = r;
