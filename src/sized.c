@@ -1,8 +1,9 @@
 /* The "sized" family behind system and custom instances: each block is one vtable allocation with
  * a 16-byte header in front holding the requested size, which statistics need and libc does not
- * report. Nothing else is checked here: misuse of these blocks is left to ASan/Valgrind, which
- * see them as ordinary heap blocks. The header is hidden from both tools while the block is live,
- * so an underflow into it is still reported. */
+ * report. Nothing else is checked here but the one misuse the counters prove (a free or realloc
+ * while no block is live): the rest is left to ASan/Valgrind, which see ordinary heap blocks.
+ * The header is hidden from both tools while the block is live, so an underflow into it is
+ * still reported. */
 #include "internal.h"
 
 #include "track.h"
@@ -46,9 +47,24 @@ static void *sized_malloc(mb_alloc *a, size_t size)
     return h ? publish(h, size) : NULL;
 }
 
+/* With no live block at all, p cannot be one of ours: a second free, or a pointer from elsewhere.
+ * The one misuse this family can tell without a registry; reported and refused (true). */
+static bool nothing_live(mb_alloc *a, const void *p, const char *what)
+{
+    if (mb__stats_live_blocks(&a->stats) != 0)
+        return false;
+    mb__report(MB_FOREIGN_FREE,
+               "%p is not a live block of %s#%lu, which has none: a double free or a foreign "
+               "pointer (%s)",
+               p, a->name, a->id, what);
+    return true;
+}
+
 static void *sized_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
 {
     sized *s = (sized *)a;
+    if (nothing_live(a, p, "mb_realloc"))
+        return NULL;
     size_t total;
     if (!mb__add(size, sizeof(sized_hdr), &total) || total > MB__MAX_OBJECT)
         return NULL;
@@ -66,6 +82,8 @@ static void *sized_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
 static bool sized_free(mb_alloc *a, void *p, size_t *size)
 {
     sized *s = (sized *)a;
+    if (nothing_live(a, p, "mb_free"))
+        return false;
     sized_hdr *h = hdr_of(p);
     *size = reclaim(h);
     s->vt.free(s->ctx, h);

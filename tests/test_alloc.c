@@ -337,6 +337,43 @@ static void test_leak_report_at_delete(void)
     test_capture_end();
 }
 
+/* A free or realloc while the instance has no live block cannot be of one of its blocks: the
+ * sized family reports it (a second free of the last block, a stack pointer) instead of handing
+ * it to the underlying allocator, and the counters stay exact. */
+static void test_free_with_nothing_live(void)
+{
+    test_capture_begin();
+    counting c = {0};
+    mb_alloc *a = mb_alloc_custom_new(&cnt_vt, &c, "counting");
+    void *p = mb_malloc(a, 24);
+    ASSERT_NOT_NULL(p);
+    mb_free(a, p);
+    ASSERT_EQ(c.live, 0);
+    mb_free(a, p); /* the double free: refused, never reaches cnt_free */
+    ASSERT(strstr(g_capture.last, "counting#") && strstr(g_capture.last, "which has none"));
+    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    ASSERT_EQ(c.live, 0);
+    ASSERT_NULL(mb_realloc(a, p, 48));
+    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    mb_alloc_stats st;
+    mb_alloc_get_stats(a, &st);
+    ASSERT_EQ(st.live_blocks, 0);
+    ASSERT_EQ(st.live_bytes, 0);
+    ASSERT_UEQ(st.frees, 1);
+    ASSERT_UEQ(st.failures, 1); /* the refused realloc returned NULL */
+    char local[16];
+    mb_free(a, local);
+    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    /* With a block live the family cannot tell, and the count is untouched. */
+    void *q = mb_malloc(a, 8);
+    ASSERT_NOT_NULL(q);
+    mb_free(a, q);
+    ASSERT_NO_VIOLATION();
+    mb_alloc_delete(a);
+    ASSERT_NO_VIOLATION();
+    test_capture_end();
+}
+
 static void test_constructors_under_internal_failure(void)
 {
     counting c = {0};
@@ -442,6 +479,7 @@ int main(void)
     TEST_RUN(test_fault_injection_semantics);
     TEST_RUN(test_peak_tracks_maximum);
     TEST_RUN(test_leak_report_at_delete);
+    TEST_RUN(test_free_with_nothing_live);
     TEST_RUN(test_constructors_under_internal_failure);
     TEST_RUN(test_ptrmap_against_model);
     TEST_RUN(test_map_aligned);

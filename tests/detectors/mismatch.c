@@ -16,6 +16,9 @@ int main(void)
     mb_alloc *gb = det_need(mb_alloc_guard_new(sys), "mb_alloc_guard_new");
     mb_alloc *inst[4] = {sys, pool, ga, gb};
 
+    /* A long-lived system block: a free through the system instance while it has nothing live
+     * would be caught by membuf's counters alone (double_free_system_sole covers that). */
+    void *session = det_need(mb_malloc(sys, det_opaque(64)), "mb_malloc");
     unsigned char *p = det_need(mb_malloc(inst[OWNER], det_opaque(24)), "mb_malloc");
     memset(p, 1, 24);
 #if DET_CLEAN
@@ -23,5 +26,6 @@ int main(void)
 #else
     mb_free(inst[VIA], p);
 #endif
+    mb_free(sys, session);
     return DET_FINISH(ga, gb, pool, sys);
 }
