@@ -2,11 +2,11 @@
  *
  * Each guarded block is one inner block:
  *
- *   +---------------------------------------+--------------+-----------------+-------------+
- *   | header (48 bytes)                     | front canary | user bytes      | rear canary |
- *   | magic owner size state gen checksum   |   16 bytes   | 0xCD when new,  |  16 bytes   |
- *   |                                       |              | 0xDD when freed |             |
- *   +---------------------------------------+--------------+-----------------+-------------+
+ *   +---------------------------------+--------------+-----------------+-------------+
+ *   | header (32 bytes)               | front canary | user bytes      | rear canary |
+ *   | owner size state gen checksum   |   16 bytes   | 0xCD when new,  |  16 bytes   |
+ *   |                                 |              | 0xDD when freed |             |
+ *   +---------------------------------+--------------+-----------------+-------------+
  *                                                          ^ pointer handed out (16-aligned)
  *
  * The checksum covers the header fields and the user address; the canaries are derived from the
@@ -35,7 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAGIC UINT64_C(0x314452415547424d) /* "MBGUARD1" */
+#define MAGIC UINT64_C(0x314452415547424d) /* "MBGUARD1": salts the checksum */
 #define CANARY 16
 #define FILL_NEW 0xCD
 #define FILL_FREED 0xDD
@@ -52,16 +52,19 @@
 #define MAX_USER (MB__MAX_OBJECT >> 3)
 
 typedef struct ghdr {
-    uint64_t magic;
     const void *owner;
     size_t size;
     uint32_t state;
     uint32_t gen;
     uint64_t checksum;
-    uint64_t pad_;
 } ghdr;
 _Static_assert(sizeof(ghdr) % MB__ALIGN == 0, "header keeps user alignment");
 #define OVERHEAD (sizeof(ghdr) + (size_t)2 * CANARY)
+
+typedef struct qent {
+    uint8_t *user;
+    size_t size;
+} qent;
 
 typedef struct guard guard;
 struct guard {
@@ -69,7 +72,7 @@ struct guard {
     mb_alloc *inner;
     guard *reg_next, *reg_prev; /* registry of all guards */
     mb__ptrmap blocks;          /* user pointer -> size << 3 | flags; live and quarantined */
-    uint8_t **quar;             /* FIFO ring of QUAR_BLOCKS user pointers */
+    qent *quar;                 /* FIFO ring of QUAR_BLOCKS blocks */
     size_t quar_head, quar_count, quar_bytes;
     uintptr_t evicted[EVICTED_RING];
     size_t evicted_size[EVICTED_RING];
@@ -92,43 +95,65 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* One mixing round over the fields, each first multiplied by its own odd constant (the products
+ * are independent, so this costs little more than one mix): any change of one field changes the
+ * sum, and mix spreads it over all 64 bits. */
 static uint64_t checksum(const ghdr *h, const uint8_t *user)
 {
-    uint64_t c = mix(h->magic ^ (uint64_t)(uintptr_t)user);
-    c = mix(c ^ (uint64_t)(uintptr_t)h->owner);
-    c = mix(c ^ (uint64_t)h->size);
-    return mix(c ^ ((uint64_t)h->state << 32 | h->gen));
+    uint64_t c = MAGIC ^ (uint64_t)(uintptr_t)user * UINT64_C(0x9e3779b97f4a7c15);
+    c ^= (uint64_t)(uintptr_t)h->owner * UINT64_C(0xc2b2ae3d27d4eb4f);
+    c ^= (uint64_t)h->size * UINT64_C(0x165667b19e3779f9);
+    c ^= ((uint64_t)h->state << 32 | h->gen) * UINT64_C(0xd6e8feb86659fd93);
+    return mix(c);
 }
 
+/* The canary of the block at user: 16 bytes derived from its address. */
 static void canary_bytes(const uint8_t *user, uint8_t out[CANARY])
 {
     uint64_t k0 = mix((uint64_t)(uintptr_t)user ^ UINT64_C(0x5bd1e9955bd1e995));
-    uint64_t k1 = mix(k0);
+    uint64_t k1 = (k0 << 29 | k0 >> 35) ^ UINT64_C(0xa0761d6478bd642f);
     memcpy(out, &k0, 8);
     memcpy(out + 8, &k1, 8);
+}
+
+/* Whether n bytes at p are all FILL_FREED: eight bytes per step, no call. */
+static bool all_freed_fill(const uint8_t *p, size_t n)
+{
+    const uint64_t dd = UINT64_C(0x0101010101010101) * FILL_FREED;
+    uint64_t diff = 0;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, p + k, 8);
+        diff |= w ^ dd;
+    }
+    for (; k < n; k++)
+        diff |= (uint64_t)(p[k] ^ FILL_FREED);
+    return diff == 0;
+}
+
+/* Whether the 16 bytes at p equal the canary c. */
+static inline bool canary_intact(const uint8_t *p, const uint8_t c[CANARY])
+{
+    uint64_t a0, a1, c0, c1;
+    memcpy(&a0, p, 8);
+    memcpy(&a1, p + 8, 8);
+    memcpy(&c0, c, 8);
+    memcpy(&c1, c + 8, 8);
+    return ((a0 ^ c0) | (a1 ^ c1)) == 0;
 }
 
 static void write_header(guard *g, uint8_t *user, size_t size, uint32_t state, uint32_t gen)
 {
     ghdr *h = hdr_of(user);
-    h->magic = MAGIC;
     h->owner = g;
     h->size = size;
     h->state = state;
     h->gen = gen;
-    h->pad_ = 0;
     h->checksum = checksum(h, user);
 }
 
 /* ---- map helpers (mutations under the registry lock: other guards read our map) ---------- */
-
-static bool map_reserve(guard *g)
-{
-    pthread_mutex_lock(&g_reg_lock);
-    bool ok = mb__ptrmap_reserve(&g->blocks, 1);
-    pthread_mutex_unlock(&g_reg_lock);
-    return ok;
-}
 
 static void map_put(guard *g, const void *user, uintptr_t v)
 {
@@ -161,25 +186,23 @@ static uintptr_t verify_block(guard *g, uint8_t *user, uintptr_t v, const char *
     const char *what = NULL;
     mb_violation kind = MB_UNDERFLOW;
     size_t off = 0;
-    if (h->magic != MAGIC || h->owner != g || h->size != size || h->state != want_state || h->pad_ ||
+    if (h->owner != g || h->size != size || h->state != want_state ||
         h->checksum != checksum(h, user)) {
         what = "header overwritten";
-    } else if (memcmp(user - CANARY, can, CANARY) != 0) {
+    } else if (!canary_intact(user - CANARY, can)) {
         what = "front canary overwritten";
         for (off = 0; off < CANARY && user[(ptrdiff_t)off - CANARY] == can[off]; off++)
             ;
-    } else if (memcmp(user + size, can, CANARY) != 0) {
+    } else if (!canary_intact(user + size, can)) {
         what = "rear canary overwritten";
         kind = MB_OVERFLOW;
         for (off = 0; off < CANARY && user[size + off] == can[off]; off++)
             ;
-    } else if (v & F_QUAR) {
+    } else if ((v & F_QUAR) && !all_freed_fill(user, size)) {
         for (off = 0; off < size && user[off] == FILL_FREED; off++)
             ;
-        if (off < size) {
-            what = "written after free";
-            kind = MB_USE_AFTER_FREE;
-        }
+        what = "written after free";
+        kind = MB_USE_AFTER_FREE;
     }
     if (!what)
         return v;
@@ -202,40 +225,36 @@ static uintptr_t verify_block(guard *g, uint8_t *user, uintptr_t v, const char *
 
 /* ---- quarantine ------------------------------------------------------------------------ */
 
-static void release_to_inner(guard *g, uint8_t *user, size_t size)
+/* Addresses that left the quarantine, so a late second free is still called a double free. */
+static void remember_evicted(guard *g, const uint8_t *user, size_t size)
 {
-    map_del(g, user);
     g->evicted[g->evicted_pos] = (uintptr_t)user;
     g->evicted_size[g->evicted_pos] = size;
     g->evicted_pos = (g->evicted_pos + 1) % EVICTED_RING;
-    mb_free(g->inner, hdr_of(user));
 }
 
-static void evict_oldest(guard *g, const char *where)
+static void release_to_inner(guard *g, uint8_t *user, size_t size)
 {
-    uint8_t *user = g->quar[g->quar_head];
-    g->quar_head = (g->quar_head + 1) % QUAR_BLOCKS;
-    g->quar_count--;
-    uintptr_t v = 0;
-    mb__ptrmap_get(&g->blocks, user, &v);
-    verify_block(g, user, v, where);
-    g->quar_bytes -= v >> 3;
-    release_to_inner(g, user, v >> 3);
+    map_del(g, user);
+    remember_evicted(g, user, size);
+    mb_free(g->inner, hdr_of(user));
 }
 
 /* ---- lookup of a pointer passed to free/realloc ---------------------------------------- */
 
-/* Returns true with *v set if user is one of our live blocks; otherwise reports what it is and
- * returns false. */
-static bool vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
+/* Returns our map's value slot for user if it is one of our live blocks (valid until the map
+ * gains a key or loses one); otherwise reports what it is and returns NULL. */
+static uintptr_t *vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
 {
-    if (MB__LIKELY(mb__ptrmap_get(&g->blocks, user, v))) {
+    uintptr_t *vp = mb__ptrmap_find(&g->blocks, user); /* our own map: no lock to read it */
+    if (MB__LIKELY(vp != NULL)) {
+        *v = *vp;
         if (*v & F_LIVE)
-            return true;
+            return vp;
         mb__report(MB_DOUBLE_FREE,
                    "block %p (%zu bytes) allocated by %s#%lu was already freed (%s, block in quarantine)",
                    (void *)user, (size_t)(*v >> 3), g->base.name, g->base.id, what);
-        return false;
+        return NULL;
     }
     /* Another guard's block? Its map is read under the lock; its header only if it is live. */
     pthread_mutex_lock(&g_reg_lock);
@@ -262,18 +281,18 @@ static bool vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
             mb__report(MB_DOUBLE_FREE,
                        "block %p (%zu bytes) allocated by %s#%lu was already freed (%s through %s#%lu)",
                        (void *)user, (size_t)(ov >> 3), oname, oid, what, g->base.name, g->base.id);
-        return false;
+        return NULL;
     }
     for (size_t i = 0; i < EVICTED_RING; i++) {
         if (g->evicted[i] == (uintptr_t)user) {
             mb__report(MB_DOUBLE_FREE, "block %p (%zu bytes) allocated by %s#%lu was already freed (%s)",
                        (void *)user, g->evicted_size[i], g->base.name, g->base.id, what);
-            return false;
+            return NULL;
         }
     }
     mb__report(MB_FOREIGN_FREE, "%p is not a block of %s#%lu nor of any other guard (%s)",
                (void *)user, g->base.name, g->base.id, what);
-    return false;
+    return NULL;
 }
 
 /* ---- family ---------------------------------------------------------------------------- */
@@ -282,12 +301,22 @@ static void *guard_malloc(mb_alloc *a, size_t size)
 {
     guard *g = (guard *)a;
     size_t total;
-    if (size > MAX_USER || !mb__add(size, OVERHEAD, &total) || !map_reserve(g))
+    if (size > MAX_USER || !mb__add(size, OVERHEAD, &total))
         return NULL;
     uint8_t *raw = mb_malloc(g->inner, total);
     if (!raw)
         return NULL;
     uint8_t *user = raw + sizeof(ghdr) + CANARY;
+    /* Room in the map and the entry, under one hold of the lock (other guards read our map). */
+    pthread_mutex_lock(&g_reg_lock);
+    bool ok = mb__ptrmap_reserve(&g->blocks, 1);
+    if (ok)
+        mb__ptrmap_put(&g->blocks, user, (uintptr_t)size << 3 | F_LIVE);
+    pthread_mutex_unlock(&g_reg_lock);
+    if (!ok) {
+        mb_free(g->inner, raw);
+        return NULL;
+    }
     uint32_t gen = ++g->gen;
     write_header(g, user, size, STATE_LIVE, gen);
     uint8_t can[CANARY];
@@ -295,30 +324,57 @@ static void *guard_malloc(mb_alloc *a, size_t size)
     memcpy(user - CANARY, can, CANARY);
     memcpy(user + size, can, CANARY);
     memset(user, FILL_NEW, size);
-    map_put(g, user, (uintptr_t)size << 3 | F_LIVE);
     return user;
 }
 
-/* Moves a live, vetted block into the quarantine (evicting the oldest if over the bounds). */
-static void quarantine(guard *g, uint8_t *user, uintptr_t v)
+/* Moves a live, vetted block into the quarantine; vp: its value slot from vet, or NULL when the
+ * map has changed since (then it is looked up again). The blocks it pushes out are verified, leave
+ * the map together with this block's change of state (one hold of the lock), and go back to
+ * inner afterwards. */
+static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp)
 {
     size_t size = v >> 3;
-    (void)verify_block(g, user, v, "mb_free");
+    v = verify_block(g, user, v, "mb_free");
     write_header(g, user, size, STATE_FREED, hdr_of(user)->gen);
-    uint8_t can[CANARY];
-    canary_bytes(user, can);
-    memcpy(user - CANARY, can, CANARY); /* damage was reported once; re-arm for the quarantine */
-    memcpy(user + size, can, CANARY);
+    if (v & F_REPORTED) { /* damage was reported once; re-arm the canaries for the quarantine */
+        uint8_t can[CANARY];
+        canary_bytes(user, can);
+        memcpy(user - CANARY, can, CANARY);
+        memcpy(user + size, can, CANARY);
+    }
     memset(user, FILL_FREED, size);
     /* A new episode: damage before the free was reported; writes from now on are after free. */
-    map_put(g, user, (uintptr_t)size << 3 | F_QUAR);
+    uintptr_t nv = (uintptr_t)size << 3 | F_QUAR;
     if (size > QUAR_BYTES) { /* too big to keep: verified and filled, released at once */
+        map_put(g, user, nv);
         release_to_inner(g, user, size);
         return;
     }
-    while (g->quar_count == QUAR_BLOCKS || (g->quar_count > 0 && g->quar_bytes + size > QUAR_BYTES))
-        evict_oldest(g, "quarantine eviction");
-    g->quar[(g->quar_head + g->quar_count) % QUAR_BLOCKS] = user;
+    qent out[QUAR_BLOCKS];
+    size_t nout = 0;
+    while (g->quar_count == QUAR_BLOCKS || (g->quar_count > 0 && g->quar_bytes + size > QUAR_BYTES)) {
+        qent e = g->quar[g->quar_head];
+        g->quar_head = (g->quar_head + 1) % QUAR_BLOCKS;
+        g->quar_count--;
+        g->quar_bytes -= e.size;
+        uintptr_t ev = 0;
+        mb__ptrmap_get(&g->blocks, e.user, &ev); /* our own map: no lock to read it */
+        verify_block(g, e.user, ev, "quarantine eviction");
+        out[nout++] = e;
+    }
+    pthread_mutex_lock(&g_reg_lock);
+    if (vp) /* reports since vet only overwrote values in place: the slot is still user's */
+        *vp = nv;
+    else
+        mb__ptrmap_put(&g->blocks, user, nv); /* an existing key: overwritten in place */
+    for (size_t i = 0; i < nout; i++)
+        mb__ptrmap_del(&g->blocks, out[i].user, NULL);
+    pthread_mutex_unlock(&g_reg_lock);
+    for (size_t i = 0; i < nout; i++) {
+        remember_evicted(g, out[i].user, out[i].size);
+        mb_free(g->inner, hdr_of(out[i].user));
+    }
+    g->quar[(g->quar_head + g->quar_count) % QUAR_BLOCKS] = (qent){user, size};
     g->quar_count++;
     g->quar_bytes += size;
 }
@@ -327,10 +383,11 @@ static bool guard_free(mb_alloc *a, void *p, size_t *size)
 {
     guard *g = (guard *)a;
     uintptr_t v;
-    if (!vet(g, p, &v, "mb_free"))
+    uintptr_t *vp = vet(g, p, &v, "mb_free");
+    if (!vp)
         return false;
     *size = v >> 3;
-    quarantine(g, p, v);
+    quarantine(g, p, v, vp);
     return true;
 }
 
@@ -348,7 +405,7 @@ static void *guard_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
         return NULL;
     memcpy(q, p, old < size ? old : size);
     /* Already verified: quarantine without a second report. */
-    quarantine(g, p, v | F_REPORTED);
+    quarantine(g, p, v | F_REPORTED, NULL); /* guard_malloc added a key: look it up again */
     *old_size = old;
     return q;
 }

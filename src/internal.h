@@ -128,10 +128,13 @@ static inline bool mb__mul(size_t a, size_t b, size_t *out) { return !__builtin_
 
 /* An open-addressing map from non-NULL pointers to uintptr_t, for ownership tests without
  * touching the memory the pointer names. Not thread-safe. A zeroed struct is an empty map. */
+typedef struct mb__ptrmap_entry {
+    uintptr_t key; /* 0: empty slot */
+    uintptr_t val;
+} mb__ptrmap_entry;
 typedef struct mb__ptrmap {
-    uintptr_t *keys; /* 0: empty slot */
-    uintptr_t *vals;
-    size_t cap;      /* power of two, or 0 */
+    mb__ptrmap_entry *e;
+    size_t cap; /* power of two, or 0 */
     size_t count;
 } mb__ptrmap;
 /* Ensures room for `extra` more keys without allocating. false on ENOMEM (map unchanged). */
@@ -139,6 +142,9 @@ bool mb__ptrmap_reserve(mb__ptrmap *m, size_t extra);
 /* Inserts or overwrites. Needs a prior successful reserve for a new key. */
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val);
 bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val);
+/* The value slot of key, to read or overwrite in place; NULL if absent. Valid until the next
+ * put of a new key, del or reserve. */
+uintptr_t *mb__ptrmap_find(const mb__ptrmap *m, const void *key);
 /* Removes key; returns whether it was present (and its value in *val if val != NULL). */
 bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val);
 /* Iteration: start with i = 0; returns the next slot index + 1 after a filled slot, 0 at end. */

@@ -1,5 +1,6 @@
 /* Open-addressing pointer map: linear probing, load factor <= 1/2, backward-shift deletion (no
- * tombstones), Fibonacci hashing. Keys are block addresses, so the low 4 bits carry no entropy. */
+ * tombstones), Fibonacci hashing. Keys are block addresses, so the low 4 bits carry no entropy.
+ * Key and value sit side by side, so a lookup touches one cache line, not two. */
 #include "internal.h"
 
 #include <string.h>
@@ -14,32 +15,26 @@ static bool grow(mb__ptrmap *m, size_t want)
 {
     size_t cap = m->cap ? m->cap : 16;
     while (cap / 2 < want) {
-        if (cap > SIZE_MAX / 4)
+        if (cap > SIZE_MAX / 4 / sizeof(mb__ptrmap_entry))
             return false;
         cap *= 2;
     }
     if (cap == m->cap)
         return true;
-    uintptr_t *keys = mb__sys_calloc(cap, sizeof *keys);
-    uintptr_t *vals = keys ? mb__sys_malloc(cap * sizeof *vals) : NULL;
-    if (!vals) {
-        mb__sys_free(keys);
+    mb__ptrmap_entry *e = mb__sys_calloc(cap, sizeof *e);
+    if (!e)
         return false;
-    }
     for (size_t i = 0; i < m->cap; i++) {
-        uintptr_t k = m->keys[i];
+        uintptr_t k = m->e[i].key;
         if (!k)
             continue;
         size_t s = slot_of(k, cap);
-        while (keys[s])
+        while (e[s].key)
             s = (s + 1) & (cap - 1);
-        keys[s] = k;
-        vals[s] = m->vals[i];
+        e[s] = m->e[i];
     }
-    mb__sys_free(m->keys);
-    mb__sys_free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    mb__sys_free(m->e);
+    m->e = e;
     m->cap = cap;
     return true;
 }
@@ -58,62 +53,66 @@ void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val)
 {
     uintptr_t k = (uintptr_t)key;
     size_t s = slot_of(k, m->cap);
-    while (m->keys[s] && m->keys[s] != k)
+    while (m->e[s].key && m->e[s].key != k)
         s = (s + 1) & (m->cap - 1);
-    if (!m->keys[s]) {
-        m->keys[s] = k;
+    if (!m->e[s].key) {
+        m->e[s].key = k;
         m->count++;
     }
-    m->vals[s] = val;
+    m->e[s].val = val;
 }
 
-static bool find(const mb__ptrmap *m, uintptr_t k, size_t *slot)
+/* The slot holding k, or false. */
+static bool find_slot(const mb__ptrmap *m, uintptr_t k, size_t *slot)
 {
     if (!m->cap)
         return false;
-    size_t s = slot_of(k, m->cap);
-    for (;;) {
-        uintptr_t cur = m->keys[s];
+    for (size_t s = slot_of(k, m->cap);; s = (s + 1) & (m->cap - 1)) {
+        uintptr_t cur = m->e[s].key;
         if (cur == k) {
             *slot = s;
             return true;
         }
         if (!cur)
             return false;
-        s = (s + 1) & (m->cap - 1);
     }
+}
+
+uintptr_t *mb__ptrmap_find(const mb__ptrmap *m, const void *key)
+{
+    size_t s;
+    return find_slot(m, (uintptr_t)key, &s) ? &m->e[s].val : NULL;
 }
 
 bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val)
 {
-    size_t s;
-    if (!find(m, (uintptr_t)key, &s))
+    const uintptr_t *v = mb__ptrmap_find(m, key);
+    if (!v)
         return false;
     if (val)
-        *val = m->vals[s];
+        *val = *v;
     return true;
 }
 
 bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
 {
     size_t s;
-    if (!find(m, (uintptr_t)key, &s))
+    if (!find_slot(m, (uintptr_t)key, &s))
         return false;
     if (val)
-        *val = m->vals[s];
+        *val = m->e[s].val;
     size_t mask = m->cap - 1;
     /* Shift later members of the probe run back so no lookup crosses an empty slot. */
-    for (size_t j = (s + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-        size_t home = slot_of(m->keys[j], m->cap);
+    for (size_t j = (s + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
+        size_t home = slot_of(m->e[j].key, m->cap);
         /* Move j into the hole s unless home lies cyclically in (s, j]. */
         bool stays = s <= j ? (s < home && home <= j) : (s < home || home <= j);
         if (stays)
             continue;
-        m->keys[s] = m->keys[j];
-        m->vals[s] = m->vals[j];
+        m->e[s] = m->e[j];
         s = j;
     }
-    m->keys[s] = 0;
+    m->e[s].key = 0;
     m->count--;
     return true;
 }
@@ -121,11 +120,11 @@ bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
 size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val)
 {
     for (; i < m->cap; i++) {
-        if (m->keys[i]) {
+        if (m->e[i].key) {
             if (key)
-                *key = (void *)m->keys[i];
+                *key = (void *)m->e[i].key;
             if (val)
-                *val = m->vals[i];
+                *val = m->e[i].val;
             return i + 1;
         }
     }
@@ -134,7 +133,6 @@ size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val
 
 void mb__ptrmap_free(mb__ptrmap *m)
 {
-    mb__sys_free(m->keys);
-    mb__sys_free(m->vals);
+    mb__sys_free(m->e);
     memset(m, 0, sizeof *m);
 }
