@@ -805,20 +805,159 @@ static void op_misuse(run *r, const mbf_op *op)
 
 /* ---- driver ---------------------------------------------------------------------------- */
 
+/* A new instance of family f (guards over the run's inner instances). */
+static mb_alloc *new_instance(const run *r, int f)
+{
+    switch (f) {
+    case F_SYSTEM: return mb_alloc_system_new();
+    case F_POOL: return mb_alloc_pool_new();
+    case F_GUARD_SYS: return mb_alloc_guard_new(r->inner_sys);
+    case F_GUARD_POOL: return mb_alloc_guard_new(r->inner_pool);
+    default: return mb_alloc_custom_new(&libc_vt, NULL, "custom");
+    }
+}
+
+static void check_name(const run *r, const mb_alloc *a, int f)
+{
+    if (strcmp(mb_alloc_name(a), mbf_family_names[f]) != 0)
+        fail(r, "instance named '%s', want '%s'", mb_alloc_name(a), mbf_family_names[f]);
+}
+
 static void setup(run *r)
 {
     r->inner_sys = mb_alloc_system_new();
     r->inner_pool = mb_alloc_pool_new();
-    r->inst[F_SYSTEM] = mb_alloc_system_new();
-    r->inst[F_POOL] = mb_alloc_pool_new();
-    r->inst[F_GUARD_SYS] = mb_alloc_guard_new(r->inner_sys);
-    r->inst[F_GUARD_POOL] = mb_alloc_guard_new(r->inner_pool);
-    r->inst[F_CUSTOM] = mb_alloc_custom_new(&libc_vt, NULL, "custom");
+    if (!r->inner_sys || !r->inner_pool)
+        fail(r, "cannot create the inner instances");
     for (int f = 0; f < MBF_FAMILIES; f++) {
+        r->inst[f] = new_instance(r, f);
         if (!r->inst[f])
             fail(r, "cannot create instance %s", mbf_family_names[f]);
-        if (strcmp(mb_alloc_name(r->inst[f]), mbf_family_names[f]) != 0)
-            fail(r, "instance named '%s', want '%s'", mb_alloc_name(r->inst[f]), mbf_family_names[f]);
+        check_name(r, r->inst[f], f);
+    }
+}
+
+/* renew: a fresh instance for family f when nothing of the old one is live. */
+static void op_renew(run *r, int f)
+{
+    for (int i = 0; i < MBF_SLOTS; i++)
+        if (r->s[i].kind != SLOT_EMPTY && r->s[i].fam == f)
+            return;
+    if (r->m[f].st.live_blocks != 0)
+        return;
+    mb_alloc *a = new_instance(r, f);
+    if (!a) {
+        if (!r->sys_armed)
+            fail(r, "cannot create a new %s instance", mbf_family_names[f]);
+        return; /* the old one stays */
+    }
+    check_name(r, a, f);
+    mb_alloc_stats st;
+    mb_alloc_get_stats(a, &st);
+    if (st.live_blocks || st.live_bytes || st.peak_bytes || st.mallocs || st.reallocs || st.frees ||
+        st.failures)
+        fail(r, "a new %s instance does not start with zero statistics", mbf_family_names[f]);
+    mb_alloc_delete(r->inst[f]); /* nothing live: no report */
+    r->inst[f] = a;
+    memset(&r->m[f], 0, sizeof r->m[f]);
+}
+
+static const mb_alloc_vtable null_fn_vt = {c_malloc, NULL, c_free};
+
+/* api-edge: calls whose results the contract fixes for NULL or invalid arguments. */
+static void op_api_edge(run *r, const mbf_op *op)
+{
+    mb_alloc *a = r->inst[fam_of(r, op->slot)];
+    slot *sl = &r->s[op->slot];
+    int x = 0;
+    mb_alloc_stats st;
+    mb_buf b;
+    switch (op->a) {
+    case 0:
+        if (mb_malloc(NULL, 16) || mb_realloc(NULL, &x, 16) || mb_realloc(NULL, NULL, 16))
+            fail(r, "api-edge: an allocation through a NULL instance did not return NULL");
+        mb_free(NULL, &x);
+        mb_free(a, NULL); /* no-op: no statistic moves (check_stats after the op) */
+        break;
+    case 1:
+        memset(&st, 0xA5, sizeof st);
+        mb_alloc_get_stats(NULL, &st);
+        if (st.live_blocks || st.live_bytes || st.peak_bytes || st.mallocs || st.reallocs ||
+            st.frees || st.failures)
+            fail(r, "api-edge: mb_alloc_get_stats(NULL) did not zero the statistics");
+        mb_alloc_get_stats(a, NULL);
+        mb_alloc_check(NULL);
+        mb_alloc_delete(NULL);
+        mb_alloc_fail_after(NULL, 1, MB_FAIL_ALWAYS);
+        mb_alloc_fail_never(NULL);
+        break;
+    case 2:
+        if (mb_buf_init(NULL, a, 4) != MB_EINVAL)
+            fail(r, "api-edge: mb_buf_init(NULL, ...) is not MB_EINVAL");
+        memset(&b, 0xA5, sizeof b);
+        if (mb_buf_init(&b, NULL, 4) != MB_EINVAL || b.data || b.len || b.alloc)
+            fail(r, "api-edge: mb_buf_init with a NULL instance: not MB_EINVAL and empty");
+        mb_buf_free(&b);
+        mb_buf_free(NULL);
+        break;
+    case 3: {
+        mb_rng rng;
+        mb_rng_seed(&rng, 1);
+        memset(&b, 0, sizeof b); /* no instance */
+        if (mb_buf_resize(NULL, 1) != MB_EINVAL || mb_buf_resize(&b, 1) != MB_EINVAL ||
+            mb_buf_fill(NULL, 1.0) != MB_EINVAL || mb_buf_fill_normal(NULL, &rng, 0, 1) != MB_EINVAL)
+            fail(r, "api-edge: a buffer call with a NULL buffer or instance is not MB_EINVAL");
+        if (sl->kind == SLOT_BUF && mb_buf_fill_normal(&sl->buf, NULL, 0, 1) != MB_EINVAL)
+            fail(r, "api-edge: mb_buf_fill_normal with a NULL generator is not MB_EINVAL");
+        mb_rng_seed(NULL, 1);
+        break;
+    }
+    case 4: {
+        const char *seen[5] = {0};
+        for (int s = 0; s < 5; s++) {
+            seen[s] = mb_strerror((mb_status)s);
+            if (!seen[s] || !*seen[s])
+                fail(r, "api-edge: mb_strerror(%d) is empty", s);
+            for (int t = 0; t < s; t++)
+                if (strcmp(seen[s], seen[t]) == 0)
+                    fail(r, "api-edge: mb_strerror(%d) and (%d) are both '%s'", s, t, seen[s]);
+        }
+        break;
+    }
+    case 5: {
+        const char *seen[8] = {0};
+        for (int v = 0; v < 8; v++) {
+            seen[v] = mb_violation_name((mb_violation)v);
+            if (!seen[v] || !*seen[v])
+                fail(r, "api-edge: mb_violation_name(%d) is empty", v);
+            for (int t = 0; t < v; t++)
+                if (strcmp(seen[v], seen[t]) == 0)
+                    fail(r, "api-edge: mb_violation_name(%d) and (%d) are both '%s'", v, t, seen[v]);
+        }
+        break;
+    }
+    case 6: {
+        if (mb_alloc_guard_new(NULL) || mb_alloc_custom_new(NULL, NULL, "x") ||
+            mb_alloc_custom_new(&null_fn_vt, NULL, "x"))
+            fail(r, "api-edge: a constructor with a NULL argument did not return NULL");
+        mb_alloc *c = mb_alloc_custom_new(&libc_vt, NULL, NULL);
+        if (c) { /* NULL under sys-fail-after */
+            if (strcmp(mb_alloc_name(c), "custom") != 0)
+                fail(r, "api-edge: a custom instance named NULL is called '%s'", mb_alloc_name(c));
+            mb_alloc_delete(c);
+        } else if (!r->sys_armed) {
+            fail(r, "api-edge: mb_alloc_custom_new failed");
+        }
+        break;
+    }
+    default: {
+        mb_violation_fn mine = mb_set_violation_handler(NULL, NULL); /* the default, for a moment */
+        if (!mine)
+            fail(r, "api-edge: the harness's violation handler was not installed");
+        if (mb_set_violation_handler(mine, r) != NULL)
+            fail(r, "api-edge: replacing the default handler did not return NULL");
+        break;
+    }
     }
 }
 
@@ -866,7 +1005,9 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
     int misused = 0;
     for (r.op_index = 0; r.op_index < p->n; r.op_index++) {
         const mbf_op *op = &p->ops[r.op_index];
-        int f = op->kind == MBF_MISUSE || op->kind == MBF_SYS_FAIL ? 0 : fam_of(&r, op->slot);
+        int f = op->kind == MBF_MISUSE || op->kind == MBF_SYS_FAIL || op->kind == MBF_RENEW
+                    ? 0
+                    : fam_of(&r, op->slot);
         switch ((mbf_kind)op->kind) {
         case MBF_INIT: op_init(&r, op); break;
         case MBF_RESIZE: op_resize(&r, op); break;
@@ -898,6 +1039,8 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
             mb__sys_fail_after(op->a);
             r.sys_armed = true;
             break;
+        case MBF_RENEW: op_renew(&r, op->fam); break;
+        case MBF_API_EDGE: op_api_edge(&r, op); break;
         case MBF_NKINDS: break;
         }
         if (r.reports)

@@ -65,6 +65,10 @@ static void reroll_arg(mbf_op *op, uint64_t *x)
         op->b &= 1;
     if (op->kind == MBF_SYS_FAIL)
         op->slot = 0;
+    if (op->kind == MBF_RENEW)
+        op->slot = op->fam = (uint8_t)(op->fam % MBF_FAMILIES);
+    if (op->kind == MBF_API_EDGE)
+        op->a %= 8;
 }
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)

@@ -11,7 +11,7 @@ const char *const mbf_family_names[MBF_FAMILIES] = {"system", "pool", "guard(sys
                                                     "guard(pool)", "custom"};
 const char *const mbf_kind_names[MBF_NKINDS] = {
     "init", "resize", "fill", "fill-normal", "free", "malloc", "realloc", "write",
-    "fail-after", "fail-never", "check", "misuse", "bulk", "sys-fail-after"};
+    "fail-after", "fail-never", "check", "misuse", "bulk", "sys-fail-after", "renew", "api-edge"};
 const char *const mbf_violation_names[MBF_NMISUSE] = {
     "double-free", "double-free-late", "mismatched-free", "foreign-free", "overflow",
     "underflow", "write-after-free", "leak"};
@@ -29,13 +29,13 @@ const size_t mbf_edge_sizes[64] = {
 
 static const uint8_t dialect_kinds[MBF_NDIALECTS][MBF_NKINDS] = {
     [MBF_D_BUF] = {MBF_INIT, MBF_RESIZE, MBF_FILL, MBF_FILL_NORMAL, MBF_FREE, MBF_WRITE,
-                   MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_SYS_FAIL},
+                   MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
     [MBF_D_ALLOC] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_FAIL_AFTER, MBF_FAIL_NEVER,
-                     MBF_CHECK, MBF_BULK, MBF_SYS_FAIL},
+                     MBF_CHECK, MBF_BULK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
     [MBF_D_GUARD] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_CHECK, MBF_MISUSE,
-                     MBF_BULK, MBF_SYS_FAIL},
+                     MBF_BULK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
 };
-static const size_t dialect_size[MBF_NDIALECTS] = {10, 9, 8};
+static const size_t dialect_size[MBF_NDIALECTS] = {12, 11, 10};
 static const char *const dialect_names[MBF_NDIALECTS] = {"fuzz_buf", "fuzz_alloc", "fuzz_guard"};
 
 const char *mbf_dialect_name(mbf_dialect d) { return d < MBF_NDIALECTS ? dialect_names[d] : "?"; }
@@ -77,7 +77,10 @@ static bool has_size(uint8_t k)
     return k == MBF_INIT || k == MBF_RESIZE || k == MBF_MALLOC || k == MBF_REALLOC || k == MBF_BULK;
 }
 /* Kinds with one trailing argument byte in op.a. */
-static bool has_a(uint8_t k) { return k == MBF_FILL || k == MBF_BULK || k == MBF_SYS_FAIL; }
+static bool has_a(uint8_t k)
+{
+    return k == MBF_FILL || k == MBF_BULK || k == MBF_SYS_FAIL || k == MBF_API_EDGE;
+}
 
 void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
 {
@@ -103,6 +106,11 @@ void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
                 op.slot = 0; /* ignored: canonical */
                 op.a = next(&r);
                 break;
+            case MBF_RENEW:
+                op.fam = op.slot % MBF_FAMILIES; /* the slot byte names the family */
+                op.slot = op.fam;
+                break;
+            case MBF_API_EDGE: op.a = next(&r) % 8; break;
             case MBF_FILL_NORMAL:
                 op.a = next(&r);
                 op.b = next(&r) % 8;
@@ -241,6 +249,8 @@ void mbf_print_op(FILE *f, const mbf_op *op)
                 op->a * 4u);
         break;
     case MBF_SYS_FAIL: fprintf(f, "%s %u\n", k, op->a); break;
+    case MBF_RENEW: fprintf(f, "%s %s\n", k, mbf_family_names[op->fam]); break;
+    case MBF_API_EDGE: fprintf(f, "%s %u %u\n", k, op->slot, op->a); break;
     default: fprintf(f, "%s %u\n", k, op->slot); break;
     }
 }
@@ -325,7 +335,7 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
     if (k < 0)
         ERR("unknown op '%s'", w[0]);
     op->kind = (uint8_t)k;
-    static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3, 5, 2};
+    static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3, 5, 2, 2, 3};
     if (nw != want[k])
         ERR("'%s' takes %zu argument(s), got %zu", w[0], want[k] - 1, nw - 1);
     uint64_t v;
@@ -337,6 +347,13 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
             ERR("bad misuse argument '%s' (0..255)", w[2]);
         op->slot = (uint8_t)m;
         op->a = (uint8_t)v;
+        return true;
+    }
+    if (k == MBF_RENEW) {
+        int f = lookup(mbf_family_names, MBF_FAMILIES, w[1]);
+        if (f < 0)
+            ERR("unknown family '%s'", w[1]);
+        op->fam = op->slot = (uint8_t)f;
         return true;
     }
     if (k == MBF_SYS_FAIL) {
@@ -388,6 +405,11 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
         op->c = (uint8_t)s;
         break;
     }
+    case MBF_API_EDGE:
+        if (!parse_uint(w[2], 7, &v))
+            ERR("bad api-edge group '%s' (0..7)", w[2]);
+        op->a = (uint8_t)v;
+        break;
     case MBF_FAIL_AFTER:
         if (!parse_uint(w[2], 255, &v))
             ERR("bad request count '%s' (0..255)", w[2]);

@@ -22,6 +22,8 @@
  *   misuse       violation arg                 misuse double-free 17    (fuzz_guard only)
  *   bulk         order fam size count          bulk 2 pool 100 64       (fuzz_alloc, fuzz_guard)
  *   sys-fail-after  n                          sys-fail-after 3
+ *   renew        fam                           renew guard(pool)
+ *   api-edge     slot check                    api-edge 2 5
  *
  *   slot   byte % 8.  fam  byte % 5: system pool guard(system) guard(pool) custom.
  *   size   first byte z:  0..127 the value itself; 128..191 an edge value from mbf_edge_sizes
@@ -45,6 +47,12 @@
  *          pool's large blocks) succeed, then all fail until the input ends or a misuse op
  *          (which disarms it). While armed any request may fail, but a failed call must still
  *          leave everything unchanged and statistics exact. The slot byte is ignored.
+ *   renew  replaces the family's instance with a new one (a guard over the same inner) when
+ *          nothing of it is live; under sys-fail-after the creation may fail, and then the old
+ *          instance stays. Exercises creation, deletion and their failure paths.
+ *   api-edge  one of eight groups of calls with NULL or invalid arguments, or on the slot's
+ *          instance, that the contract in membuf.h defines (NULL results, MB_EINVAL, no-ops,
+ *          strings for every status and violation); nothing may change.
  *
  * Text form: one op per line as in the table; '#' starts a comment; blank lines are ignored. */
 #ifndef MEMBUF_FUZZ_OPS_H
@@ -61,7 +69,8 @@
 
 typedef enum mbf_kind {
     MBF_INIT, MBF_RESIZE, MBF_FILL, MBF_FILL_NORMAL, MBF_FREE, MBF_MALLOC, MBF_REALLOC, MBF_WRITE,
-    MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_MISUSE, MBF_BULK, MBF_SYS_FAIL, MBF_NKINDS
+    MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_MISUSE, MBF_BULK, MBF_SYS_FAIL, MBF_RENEW,
+    MBF_API_EDGE, MBF_NKINDS
 } mbf_kind;
 
 /* Violations the misuse op commits; MBF_MISUSE_NONE_ is never produced by decoding. */

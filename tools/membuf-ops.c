@@ -375,6 +375,19 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
             printf("                mb_free(fam[%d], b[i]);\n            }\n        }\n    }\n", op->fam);
             break;
         }
+        case MBF_RENEW: {
+            static const char *const ctor[MBF_FAMILIES] = {
+                "mb_alloc_system_new()", "mb_alloc_pool_new()", "mb_alloc_guard_new(inner_sys)",
+                "mb_alloc_guard_new(inner_pool)", "mb_alloc_custom_new(&vt, NULL, \"custom\")"};
+            printf("    {\n        int busy = 0;\n        for (int s = 0; s < 8; s++)\n");
+            printf("            busy |= kind[s] && famof[s] == %d;\n", op->fam);
+            printf("        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[%d], &st_);\n", op->fam);
+            printf("        mb_alloc *n = busy || st_.live_blocks ? NULL : %s;\n", ctor[op->fam]);
+            printf("        if (n) {\n            mb_alloc_delete(fam[%d]);\n            fam[%d] = n;\n        }\n    }\n",
+                   op->fam, op->fam);
+            break;
+        }
+        case MBF_API_EDGE: printf("    /* argument checks only: nothing to replay */\n"); break;
         case MBF_SYS_FAIL:
             printf("    mb__sys_fail_after(%u); /* internal test hook */\n", op->a);
             sys_fail = 1;
