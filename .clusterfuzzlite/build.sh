@@ -58,7 +58,7 @@ wait_all() {
 }
 
 common=()
-for src in "$root"/src/*.c "$root/fuzz/ops.c" "$root/fuzz/exec.c"; do
+for src in "$root"/src/*.c "$root/fuzz/ops.c" "$root/fuzz/exec.c" "$root/fuzz/refrng.c"; do
   obj="$work/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
   compile "$src" "$obj"
   common+=("$obj")

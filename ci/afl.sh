@@ -71,7 +71,7 @@ build_targets() {
   cflags=(-std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra "${san[@]}"
           -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/fuzz")
   # Library + fuzz core objects once, shared by every target; $JOBS compiles at a time.
-  for f in "$ROOT"/src/*.c "$ROOT/fuzz/ops.c" "$ROOT/fuzz/exec.c"; do
+  for f in "$ROOT"/src/*.c "$ROOT/fuzz/ops.c" "$ROOT/fuzz/exec.c" "$ROOT/fuzz/refrng.c"; do
     o="$obj/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
     afl-clang-fast "${cflags[@]}" -c "$f" -o "$o" &
     pids+=($!) n=$((n + 1))
