@@ -8,7 +8,9 @@
 # usage: ci/shrink-compare.sh [MUTANT...]   (a number prefix or a name; default: SHRINK_SET)
 #   SHRINK_SECONDS   fuzzing budget per target, and libFuzzer's minimisation budget (60)
 # Prints a Markdown table and writes it to build/shrink/report.md; exit 1 if membuf-ops shrink
-# ever leaves more ops than libFuzzer's minimised input.
+# ever leaves more ops than libFuzzer's minimised input where that input still fails the same
+# way (-minimize_crash=1 accepts any crash, so it may trade the bug's symptom for another;
+# shrink keeps the symptom, as triage needs).
 set -euo pipefail
 JOB_NAME=shrink-compare
 source "$(dirname "$0")/lib.sh"
@@ -65,9 +67,19 @@ for m in "${mutants[@]}"; do
     "$ops" -t "$t" shrink "$art" -o "$w/ops.min" >"$w/ops.min.txt" 2>"$w/shrink.log" || cp "$art" "$w/ops.min"
     to=$((SECONDS - s0))
     no=$(ops_of "$ops" "$t" "$w/ops.min")
-    [ "$no" -le "$nl" ] || worse=$((worse + 1))
-    rows+=("| $name | $t | $n0 | $nl ops, ${tl}s | $no ops, ${to}s |")
+    sigof() { "$ops" -t "$t" run "$1" 2>/dev/null | sed -nE 's/^FAILED [^:]*: //p' | head -n 1 || true; }
+    s0=$(sigof "$art") sl=$(sigof "$w/libfuzzer.min") so=$(sigof "$w/ops.min")
+    same=same
+    [ "$sl" = "$s0" ] || same="other: ${sl:-passes}"
+    # Only a libFuzzer result that still fails the same way is a fair comparison: shrink keeps
+    # the failure, -minimize_crash=1 keeps any crash.
+    if [ "$same" = same ] && [ "$no" -gt "$nl" ]; then worse=$((worse + 1)); fi
+    rows+=("| $name | $t | $n0 | $nl ops, ${tl}s ($same) | $no ops, ${to}s |")
     say "$name ($t): $n0 ops -> libFuzzer $nl (${tl}s), membuf-ops $no (${to}s)"
+    echo "    failure: ${s0:-?}"
+    echo "    libFuzzer's minimised input fails with: ${sl:-(passes)}"
+    "$ops" -t "$t" print "$w/libfuzzer.min" 2>/dev/null | sed 's/^/        /'
+    echo "    membuf-ops shrink (same failure: ${so:-?}):"
     sed 's/^/        /' "$w/ops.min.txt"
     break
   done
@@ -75,7 +87,7 @@ for m in "${mutants[@]}"; do
   rm -rf "$tree"
 done
 {
-  echo "| mutant | target | crash ops | libFuzzer -minimize_crash=1 | membuf-ops shrink |"
+  echo "| mutant | target | crash ops | libFuzzer -minimize_crash=1 (failure kept?) | membuf-ops shrink |"
   echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | tee "$out/report.md"

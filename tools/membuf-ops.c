@@ -421,9 +421,9 @@ static bool keep_if_same(int d, mbf_prog *p, const char *want)
     return false;
 }
 
-/* Simpler versions of one op, simplest first: arguments toward 0, sizes toward small ones, the
- * family toward system, the slot toward 0. Returns how many were written to out. */
-static size_t simpler(const mbf_op *op, mbf_op out[8])
+/* Other versions of one op to try, simplest first: sizes toward small ones, every other slot,
+ * families toward system, arguments toward 0. Returns how many were written to out. */
+static size_t simpler(const mbf_op *op, mbf_op out[24])
 {
     size_t n = 0;
     size_t size = mbf_size(op);
@@ -436,14 +436,17 @@ static size_t simpler(const mbf_op *op, mbf_op out[8])
                 out[n++].size16 = 0;
             }
     }
-    if (op->kind != MBF_MISUSE && op->kind != MBF_SYS_FAIL && op->slot != 0) {
-        out[n] = *op;
-        out[n++].slot = 0;
-    }
-    if (op->fam != 0) {
-        out[n] = *op;
-        out[n++].fam = 0;
-    }
+    /* Lower slots and families: each accepted change moves toward 0, so this terminates. */
+    if (op->kind != MBF_MISUSE && op->kind != MBF_SYS_FAIL && op->kind != MBF_RENEW)
+        for (uint8_t sl = 0; sl < op->slot; sl++) {
+            out[n] = *op;
+            out[n++].slot = sl;
+        }
+    if (op->kind == MBF_INIT || op->kind == MBF_MALLOC || op->kind == MBF_BULK)
+        for (uint8_t f = 0; f < op->fam; f++) {
+            out[n] = *op;
+            out[n++].fam = f;
+        }
     if (op->a != 0 && op->kind != MBF_BULK) {
         out[n] = *op;
         out[n++].a = 0;
@@ -454,8 +457,39 @@ static size_t simpler(const mbf_op *op, mbf_op out[8])
     return n;
 }
 
+/* Sideways moves for small programs: op k moved to a higher slot, kept only if some other op
+ * can then be dropped (an op that needed an earlier one to give its slot the right family may
+ * find that family as the default of another slot). Every accepted move removes an op. */
+static bool slot_move_then_drop(int d, mbf_prog *p, const char *want)
+{
+    static mbf_prog moved;
+    for (size_t k = 0; k < p->n; k++) {
+        const mbf_op *op = &p->ops[k];
+        if (op->kind == MBF_MISUSE || op->kind == MBF_SYS_FAIL || op->kind == MBF_RENEW)
+            continue;
+        for (uint8_t sl = (uint8_t)(op->slot + 1); sl < MBF_SLOTS; sl++) {
+            moved = *p;
+            /* The op and every later op on the same slot move together. */
+            for (size_t j = k; j < moved.n; j++)
+                if (moved.ops[j].slot == op->slot && moved.ops[j].kind != MBF_MISUSE &&
+                    moved.ops[j].kind != MBF_SYS_FAIL && moved.ops[j].kind != MBF_RENEW)
+                    moved.ops[j].slot = sl;
+            for (size_t drop = 0; drop < moved.n; drop++) {
+                cand.n = 0;
+                for (size_t j = 0; j < moved.n; j++)
+                    if (j != drop)
+                        cand.ops[cand.n++] = moved.ops[j];
+                if (keep_if_same(d, p, want))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Delta debugging over ops: drop chunks of ops (halving the chunk size down to single ops),
- * then simplify arguments one op at a time; repeat until nothing changes. Every candidate kept
+ * then simplify arguments one op at a time, then (for 16 ops or fewer) move a slot's ops to
+ * another slot where that lets an op go; repeat until nothing changes. Every candidate kept
  * fails with the same signature as the original. */
 static void shrink(int d, mbf_prog *p, const char *want)
 {
@@ -474,7 +508,7 @@ static void shrink(int d, mbf_prog *p, const char *want)
             }
         }
         for (size_t k = 0; k < p->n; k++) {
-            mbf_op alt[8];
+            mbf_op alt[24];
             size_t na = simpler(&p->ops[k], alt);
             for (size_t j = 0; j < na; j++) {
                 cand = *p;
@@ -485,6 +519,8 @@ static void shrink(int d, mbf_prog *p, const char *want)
                 }
             }
         }
+        if (!changed && p->n <= 16 && slot_move_then_drop(d, p, want))
+            changed = true;
     }
 }
 
