@@ -71,6 +71,7 @@ for m in "${mutants[@]}"; do
     s0=$(sigof "$art") sl=$(sigof "$w/libfuzzer.min") so=$(sigof "$w/ops.min")
     same=same
     [ "$sl" = "$s0" ] || same="other: ${sl:-passes}"
+    [ -n "$s0" ] || same="the crash does not reproduce alone" # e.g. a leak of the whole run
     # Only a libFuzzer result that still fails the same way is a fair comparison: shrink keeps
     # the failure, -minimize_crash=1 keeps any crash.
     if [ "$same" = same ] && [ "$no" -gt "$nl" ]; then worse=$((worse + 1)); fi
