@@ -572,21 +572,6 @@ int main(int argc, char **argv)
         }
         return failed ? 1 : 0;
     }
-    if (strcmp(cmd, "run") == 0 && i < argc) {
-        int failed = 0;
-        for (; i < argc; i++) {
-            int dd = d;
-            load(argv[i], &dd, &p);
-            char sig[256];
-            if (run_child(dd, &p, sig, sizeof sig, false)) {
-                printf("FAILED %s (%s): %s\n", argv[i], mbf_dialect_name((mbf_dialect)dd), sig);
-                failed++;
-            } else {
-                printf("ok     %s (%s, %zu ops)\n", argv[i], mbf_dialect_name((mbf_dialect)dd), p.n);
-            }
-        }
-        return failed ? 1 : 0;
-    }
     if (strcmp(cmd, "shrink") == 0 && i + 3 == argc && strcmp(argv[i + 1], "-o") == 0) {
         load(argv[i], &d, &p);
         char want[256];
