@@ -145,30 +145,41 @@ MBF_NO_COVERAGE static const unsigned char *template_of(uint32_t gen)
     return templates[gen % 256];
 }
 
-MBF_NO_COVERAGE static void paint(slot *sl, uint32_t gen)
+/* Paints n bytes at p with generation gen's pattern. */
+MBF_NO_COVERAGE static void paint_bytes(unsigned char *p, size_t n, uint32_t gen)
 {
-    const unsigned char *t = template_of(gen);
-    sl->gen = gen;
-    size_t done = sl->size < 256 ? sl->size : 256;
-    memcpy(sl->raw, t, done);
+    size_t done = n < 256 ? n : 256;
+    memcpy(p, template_of(gen), done);
     /* Doubling copies of the painted prefix: few calls, however big the block. */
-    while (done < sl->size) {
-        size_t len = sl->size - done < done ? sl->size - done : done;
-        memcpy(sl->raw + done, sl->raw, len);
+    while (done < n) {
+        size_t len = n - done < done ? n - done : done;
+        memcpy(p + done, p, len);
         done += len;
     }
 }
 
-/* Checks bytes [0, n) of slot i's block against its pattern: the first 256 bytes against the
+MBF_NO_COVERAGE static void paint(slot *sl, uint32_t gen)
+{
+    sl->gen = gen;
+    paint_bytes(sl->raw, sl->size, gen);
+}
+
+/* Whether n bytes at p still carry generation gen's pattern: the first 256 bytes against the
  * template, the rest against the bytes 256 before them (the pattern's period) in one memcmp,
  * which is one interceptor call under the sanitizers. */
+MBF_NO_COVERAGE static bool intact(const unsigned char *p, size_t n, uint32_t gen)
+{
+    size_t head = n < 256 ? n : 256;
+    return memcmp(p, template_of(gen), head) == 0 && (n <= 256 || memcmp(p + 256, p, n - 256) == 0);
+}
+
+/* Checks bytes [0, n) of slot i's block against its pattern; names the first changed byte. */
 MBF_NO_COVERAGE static void verify_raw(const run *r, int i, size_t n)
 {
     const slot *sl = &r->s[i];
-    const unsigned char *t = template_of(sl->gen);
-    size_t head = n < 256 ? n : 256;
-    if (memcmp(sl->raw, t, head) == 0 && (n <= 256 || memcmp(sl->raw + 256, sl->raw, n - 256) == 0))
+    if (intact(sl->raw, n, sl->gen))
         return;
+    const unsigned char *t = template_of(sl->gen);
     for (size_t k = 0; k < n; k++)
         if (sl->raw[k] != t[k % 256])
             fail(r, "raw block in slot %d (%zu bytes, %s) changed at byte %zu", i, sl->size,
@@ -595,21 +606,7 @@ MBF_NO_COVERAGE static void op_write(run *r, const mbf_op *op)
 
 #define BULK_MAX_SIZE ((size_t)4096)
 
-MBF_NO_COVERAGE static void paint_bytes(unsigned char *p, size_t n, uint32_t gen)
-{
-    const unsigned char *t = template_of(gen);
-    for (size_t k = 0; k < n; k += 256)
-        memcpy(p + k, t, n - k < 256 ? n - k : 256);
-}
 
-MBF_NO_COVERAGE static bool intact(const unsigned char *p, size_t n, uint32_t gen)
-{
-    const unsigned char *t = template_of(gen);
-    for (size_t k = 0; k < n; k += 256)
-        if (memcmp(p + k, t, n - k < 256 ? n - k : 256) != 0)
-            return false;
-    return true;
-}
 
 /* count blocks of one size on one instance at once, then all freed in the op's order. */
 static void op_bulk(run *r, const mbf_op *op)

@@ -346,7 +346,6 @@ static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp)
     /* A new episode: damage before the free was reported; writes from now on are after free. */
     uintptr_t nv = (uintptr_t)size << 3 | F_QUAR;
     if (size > QUAR_BYTES) { /* too big to keep: verified and filled, released at once */
-        map_put(g, user, nv);
         release_to_inner(g, user, size);
         return;
     }

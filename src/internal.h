@@ -12,10 +12,12 @@
 #define MB__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define MB__LIKELY(x) __builtin_expect(!!(x), 1)
 #define MB__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MB__NOINLINE __attribute__((noinline))
 #else
 #define MB__PRINTF(f, a)
 #define MB__LIKELY(x) (x)
 #define MB__UNLIKELY(x) (x)
+#define MB__NOINLINE
 #endif
 
 /* Alignment of every block handed out (that of max_align_t on the platforms we build for). */

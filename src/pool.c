@@ -223,7 +223,6 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
     } else {
         pl = &ar->pools[ar->ncarved];
         pl->page = ar->base + (size_t)ar->ncarved * POOL_SIZE;
-        pl->tag = (uint16_t *)pl->page;
         pl->ar = ar;
         ar->ncarved++;
     }
@@ -290,9 +289,8 @@ static MB__NOINLINE arena *arena_lookup_slow(pool_inst *pi, const uint8_t *base)
 
 static inline arena *arena_lookup(pool_inst *pi, uintptr_t u)
 {
-    const uint8_t *base = (const uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1));
-    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
-    return MB__LIKELY(ar && ar->base == base) ? ar : arena_lookup_slow(pi, base);
+    arena *ar = direct_arena(pi, u);
+    return MB__LIKELY(ar) ? ar : arena_lookup_slow(pi, (const uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)));
 }
 
 /* locate() for an address outside every arena: a live large block, a recently freed one, or
@@ -324,17 +322,9 @@ static inline enum owner locate(pool_inst *pi, const void *p, where *w, size_t *
     arena *ar = arena_lookup(pi, u);
     if (MB__UNLIKELY(!ar))
         return locate_large(pi, p, w, size);
-    /* A pool not carved yet has carved == 0, so every offset in it is refused below. */
-    pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
-    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
-    if (rel >= pl->carved)
+    if (!block_at(ar, u, &w->pl, &w->idx))
         return OWN_NONE;
-    uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
-    if (idx * pl->size != rel)
-        return OWN_NONE; /* inside a block, not its start */
-    w->pl = pl;
-    w->idx = idx;
-    uint16_t tag = pl->tag[idx];
+    uint16_t tag = tags_of(w->pl->page)[w->idx];
     *size = tag & TAG_SIZE;
     return (tag & TAG_LIVE) ? OWN_SMALL : OWN_FREED;
 }
@@ -392,7 +382,8 @@ bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 
 static inline void small_free(pool_inst *pi, const where *w)
 {
-    if (small_free_block(pi, w->pl, &w->pl->tag[w->idx], w->pl->page + w->pl->first + (size_t)w->idx * w->pl->size))
+    uint8_t *blk = w->pl->page + w->pl->first + (size_t)w->idx * w->pl->size;
+    if (small_free_block(pi, w->pl, tags_of(w->pl->page) + w->idx, blk))
         mb__pool_free_adjust(pi, w->pl);
 }
 
@@ -425,33 +416,22 @@ static void *pool_malloc(mb_alloc *a, size_t n)
     return ci >= 0 ? small_alloc(pi, ci, n) : large_alloc(pi, n);
 }
 
-/* pool_free() of anything but a live small block: a large block, or a violation. */
-static MB__NOINLINE bool pool_free_slow(pool_inst *pi, enum owner o, void *p, size_t size)
+/* The vtable's free, after mb__pool_free_fast declined p: a large block, a violation, or a
+ * small block whose arena is not in the direct-mapped table (a slot collision). */
+static bool pool_free(mb_alloc *a, void *p, size_t *size)
 {
-    if (!vet(pi, o, p, size, "mb_free"))
-        return false;
-    large_forget(pi, p, size);
-    mb__sys_free(p);
-    return true;
-}
-
-/* pool_free() of anything but a live small block: a large block, or a violation. */
-static MB__NOINLINE bool pool_free_other(pool_inst *pi, void *p, size_t *size)
-{
+    pool_inst *pi = (pool_inst *)a;
     where w;
     enum owner o = locate(pi, p, &w, size);
-    if (o == OWN_SMALL) { /* not reached: the fast path takes every live small block */
+    if (o == OWN_SMALL) {
         small_free(pi, &w);
         return true;
     }
-    return pool_free_slow(pi, o, p, *size);
-}
-
-/* The vtable's free: mb_free has already tried mb__pool_free_fast, so p is not a live small
- * block unless the fast path declined it for a reason of its own. */
-static bool pool_free(mb_alloc *a, void *p, size_t *size)
-{
-    return pool_free_other((pool_inst *)a, p, size);
+    if (!vet(pi, o, p, *size, "mb_free"))
+        return false;
+    large_forget(pi, p, *size);
+    mb__sys_free(p);
+    return true;
 }
 
 static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
@@ -465,7 +445,7 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
     int ci = class_of(n);
     if (o == OWN_SMALL && ci == (int)w.pl->cls) {
         /* Same class: resize in place. */
-        w.pl->tag[w.idx] = (uint16_t)(TAG_LIVE | n);
+        tags_of(w.pl->page)[w.idx] = (uint16_t)(TAG_LIVE | n);
         mb__track_block_resize(pi, p, old, n);
         *old_size = old;
         return p;

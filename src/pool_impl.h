@@ -22,12 +22,6 @@
 #define LARGE_RING 64
 #define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
 
-#if defined(__GNUC__)
-#define MB__NOINLINE __attribute__((noinline))
-#else
-#define MB__NOINLINE
-#endif
-
 _Static_assert(MAX_SMALL <= TAG_SIZE, "tags hold the requested size");
 _Static_assert(CLASS_STEP % MB__ALIGN == 0, "classes keep block alignment");
 
@@ -38,8 +32,7 @@ typedef struct pool_hdr pool_hdr;
 struct pool_hdr {
     pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
     uint8_t *freeblock;     /* first free block, NULL if none */
-    uint8_t *page;          /* the pool's 16 KiB; block 0 is at page + first */
-    uint16_t *tag;          /* per block: TAG_LIVE | size; at the start of page */
+    uint8_t *page;          /* the pool's 16 KiB: tags (tags_of), then block 0 at page + first */
     arena *ar;
     uint32_t recip;         /* the class's, copied here so the hot paths read one line */
     uint16_t size;          /* the class's block size */
@@ -97,6 +90,29 @@ static inline int class_of(size_t n)
     return (int)((eff - (eff != 0)) / CLASS_STEP); /* 0 and 1..16 -> 0, 17..32 -> 1, ... */
 }
 
+/* The tag array at the start of a pool page: per block, TAG_LIVE | requested size. */
+static inline uint16_t *tags_of(const uint8_t *page) { return (uint16_t *)(void *)page; }
+
+/* The arena of address u if the direct-mapped table has it (pool.c's arena_lookup falls back to
+ * the map); NULL otherwise. */
+static inline arena *direct_arena(const pool_inst *pi, uintptr_t u)
+{
+    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
+    return ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)) ? ar : NULL;
+}
+
+/* Whether u, inside ar, is the start of a block carved from its pool: *plp and *idxp then name
+ * it. Reads only our own descriptor. A pool not carved yet has carved == 0: nothing is in it. */
+static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp, uint32_t *idxp)
+{
+    pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
+    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
+    uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
+    *plp = pl;
+    *idxp = idx;
+    return rel < pl->carved && idx * pl->size == rel; /* else past the carving mark, or inside */
+}
+
 /* ---- fast paths (the slow halves live in pool.c) -------------------------------------- */
 
 extern const mb__family mb__pool_family;
@@ -114,14 +130,13 @@ static inline bool pool_full(const pool_hdr *pl)
 static inline void *give(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t n)
 {
     uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - pl->page - pl->first) * pl->recip) >> 32);
-    pl->tag[idx] = (uint16_t)(TAG_LIVE | n);
+    tags_of(pl->page)[idx] = (uint16_t)(TAG_LIVE | n);
     pl->ref++;
     if (MB__UNLIKELY(pool_full(pl)))
         mb__pool_unlink_full(pi, pl);
     mb__track_block_alloc(pi, blk, n);
     return blk;
 }
-
 
 static inline void *small_alloc(pool_inst *pi, int ci, size_t n)
 {
@@ -157,25 +172,20 @@ static inline bool mb__pool_free_fast(mb_alloc *a, void *p)
 {
     pool_inst *pi = (pool_inst *)a;
     uintptr_t u = (uintptr_t)p;
-    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
-    if (MB__LIKELY(ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)))) {
-        /* A pool not carved yet has carved == 0, so every offset in it is refused. */
-        pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
-        uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
-        uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
-        if (MB__LIKELY(rel < pl->carved && idx * pl->size == rel)) {
-            /* pl->tag, computed from p rather than loaded: one dependent load less. */
-            uint16_t *tagp = (uint16_t *)(u & ~(uintptr_t)(POOL_SIZE - 1)) + idx;
-            uint16_t tag = *tagp;
-            if (MB__LIKELY(tag & TAG_LIVE)) {
-                mb__stats_free(&a->stats, tag & TAG_SIZE);
-                if (MB__UNLIKELY(small_free_block(pi, pl, tagp, p)))
-                    return mb__pool_free_adjust(pi, pl);
-                return true;
-            }
-        }
-    }
-    return false;
+    arena *ar = direct_arena(pi, u);
+    pool_hdr *pl;
+    uint32_t idx;
+    if (MB__UNLIKELY(!ar) || MB__UNLIKELY(!block_at(ar, u, &pl, &idx)))
+        return false;
+    /* The page from p rather than pl->page: one dependent load less. */
+    uint16_t *tagp = tags_of((const uint8_t *)(u & ~(uintptr_t)(POOL_SIZE - 1))) + idx;
+    uint16_t tag = *tagp;
+    if (MB__UNLIKELY(!(tag & TAG_LIVE)))
+        return false;
+    mb__stats_free(&a->stats, tag & TAG_SIZE);
+    if (MB__UNLIKELY(small_free_block(pi, pl, tagp, p)))
+        return mb__pool_free_adjust(pi, pl);
+    return true;
 }
 
 #endif

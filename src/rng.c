@@ -31,10 +31,9 @@ void mb_rng_seed(mb_rng *r, uint64_t seed)
      * counters through a bijection, so the words are distinct and at most one is zero. */
 }
 
-/* One xoshiro256** step: returns 64 random bits and advances r (which must not be NULL). */
-uint64_t mb_rng_u64(mb_rng *r)
+/* One xoshiro256** step on the state words s: returns 64 random bits. */
+static inline uint64_t next64(uint64_t *s)
 {
-    uint64_t *s = r->s;
     uint64_t out = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
@@ -45,6 +44,9 @@ uint64_t mb_rng_u64(mb_rng *r)
     s[3] = rotl(s[3], 45);
     return out;
 }
+
+/* Returns 64 random bits and advances r (which must not be NULL). */
+uint64_t mb_rng_u64(mb_rng *r) { return next64(r->s); }
 
 /* The top 53 bits of one draw, scaled: every multiple of 2^-53 in [0, 1), equally likely. */
 double mb_rng_double(mb_rng *r) { return (double)(mb_rng_u64(r) >> 11) * 0x1.0p-53; }
@@ -71,64 +73,43 @@ static bool normal_slow(mb_rng *r, unsigned idx, bool neg, double x, double *out
     return false;
 }
 
-/* One u64 per attempt: bits 0-7 pick the layer, bit 8 the sign, bits 9-60 the 52-bit magnitude.
- * Unsigned arithmetic only; the sign is applied to the double. */
-double mb_rng_normal(mb_rng *r)
+/* One standard normal from g. One u64 per attempt: bits 0-7 pick the layer, bit 8 the sign,
+ * bits 9-60 the 52-bit magnitude; unsigned arithmetic only, the sign set on the double without a
+ * branch (it is a coin flip: a branch on it mispredicts half the time). The rare slow path runs
+ * on *home: g's state is stored there first and read back after, so a caller may keep g in
+ * registers (home == g is fine). */
+static inline double normal_draw(mb_rng *g, mb_rng *home)
 {
     for (;;) {
-        uint64_t u = mb_rng_u64(r);
+        uint64_t u = next64(g->s);
         unsigned idx = (unsigned)(u & 0xff);
         bool neg = (u >> 8) & 1;
         uint64_t rabs = (u >> 9) & UINT64_C(0x000fffffffffffff);
         double x = (double)rabs * mb__zig_w[idx];
-        if (neg)
-            x = -x;
+        uint64_t xb;
+        memcpy(&xb, &x, sizeof xb);
+        xb |= (uint64_t)neg << 63; /* x >= 0: setting the sign bit negates it */
+        memcpy(&x, &xb, sizeof x);
         if (MB__LIKELY(rabs < mb__zig_k[idx]))
             return x; /* inside the layer's rectangle: about 99% of draws */
+        *home = *g;
         double out;
-        if (normal_slow(r, idx, neg, x, &out))
+        bool ok = normal_slow(home, idx, neg, x, &out);
+        *g = *home;
+        if (ok)
             return out;
     }
 }
 
+double mb_rng_normal(mb_rng *r) { return normal_draw(r, r); }
+
 /* d[i] = mean + sd * (the i-th of n draws of mb_rng_normal(r)), for i in index order: the same
- * values and the same consumption of r as n calls, but with the generator's state in registers
- * and the sign applied without a branch (it is a coin flip: a branch on it mispredicts half the
- * time). */
+ * values and the same consumption of r as n calls, with the generator's state in a local copy
+ * the compiler keeps in registers. */
 void mb__rng_fill_normal(mb_rng *r, double *d, size_t n, double mean, double sd)
 {
-    uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
-    for (size_t i = 0; i < n; i++) {
-        for (;;) {
-            uint64_t u = rotl(s1 * 5, 7) * 9;
-            uint64_t t = s1 << 17;
-            s2 ^= s0;
-            s3 ^= s1;
-            s1 ^= s2;
-            s0 ^= s3;
-            s2 ^= t;
-            s3 = rotl(s3, 45);
-            unsigned idx = (unsigned)(u & 0xff);
-            uint64_t rabs = (u >> 9) & UINT64_C(0x000fffffffffffff);
-            double x = (double)rabs * mb__zig_w[idx];
-            uint64_t xb;
-            memcpy(&xb, &x, sizeof xb);
-            xb |= ((u >> 8) & 1) << 63; /* x >= 0: setting the sign bit negates it */
-            memcpy(&x, &xb, sizeof x);
-            if (MB__LIKELY(rabs < mb__zig_k[idx])) {
-                d[i] = mean + sd * x;
-                break;
-            }
-            /* Rare: hand the state back for the slow path, which draws more. */
-            r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
-            double out;
-            bool ok = normal_slow(r, idx, (u >> 8) & 1, x, &out);
-            s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
-            if (ok) {
-                d[i] = mean + sd * out;
-                break;
-            }
-        }
-    }
-    r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
+    mb_rng g = *r;
+    for (size_t i = 0; i < n; i++)
+        d[i] = mean + sd * normal_draw(&g, r);
+    *r = g;
 }
