@@ -131,6 +131,8 @@ void mb_alloc_fail_never(mb_alloc *a)
 /* mb_malloc through the family's vtable, with fault injection. */
 static MB__NOINLINE void *malloc_via_family(mb_alloc *a, size_t size)
 {
+    if (!a)
+        return NULL;
     a->stats.mallocs++;
     void *p = inject_failure(a) ? NULL : a->fam->malloc(a, size);
     if (!p) {
@@ -143,20 +145,17 @@ static MB__NOINLINE void *malloc_via_family(mb_alloc *a, size_t size)
 
 void *mb_malloc(mb_alloc *a, size_t size)
 {
-    if (!a)
-        return NULL;
     int ci;
-    if (a->fam == &mb__pool_family && MB__LIKELY(a->fail_state == MB__FAIL_OFF) &&
-        (ci = class_of(size)) >= 0) {
-        /* The pool's fast path, without the vtable. */
-        void *p = small_alloc((pool_inst *)a, ci, size);
-        a->stats.mallocs++;
-        if (MB__UNLIKELY(!p)) {
-            a->stats.failures++;
-            return NULL;
+    if (MB__LIKELY(a != NULL) && a->fam == &mb__pool_family &&
+        MB__LIKELY(a->fail_state == MB__FAIL_OFF) && (ci = class_of(size)) >= 0) {
+        /* The pool's inline path: no vtable, no stack frame; anything it cannot serve (no free
+         * block at hand) goes the generic way. */
+        void *p = small_alloc_fast((pool_inst *)a, ci, size);
+        if (MB__LIKELY(p != NULL)) {
+            a->stats.fast_in++;
+            mb__stats_bytes_in(&a->stats, size);
+            return p;
         }
-        mb__stats_live(&a->stats, size);
-        return p;
     }
     return malloc_via_family(a, size);
 }
@@ -194,17 +193,28 @@ void *mb_realloc(mb_alloc *a, void *p, size_t size)
 static MB__NOINLINE void free_via_family(mb_alloc *a, void *p)
 {
     size_t size = 0;
-    if (a->fam->free(a, p, &size))
+    if (a && p && a->fam->free(a, p, &size))
         mb__stats_free(&a->stats, size);
 }
 
 void mb_free(mb_alloc *a, void *p)
 {
-    if (!a || !p)
-        return;
-    /* A pool's live small block is freed inline; anything else goes through the vtable. */
-    if (a->fam == &mb__pool_family && mb__pool_free_fast(a, p))
-        return;
+    if (MB__LIKELY(a != NULL) && a->fam == &mb__pool_family) {
+        /* A pool's live small block is freed inline (p NULL never names one); anything else
+         * goes through the vtable. */
+        pool_inst *pi = (pool_inst *)a;
+        uint16_t tag;
+        pool_hdr *pl = live_small_block(pi, p, &tag);
+        if (MB__LIKELY(pl != NULL)) {
+            tag_store(p, tag & TAG_SIZE);
+            a->stats.fast_out++;
+            a->stats.bytes_out += tag & TAG_SIZE;
+            mb__track_block_free(pi, p, pl->size - TAG_BYTES);
+            if (MB__UNLIKELY(pool_push(pl, p)))
+                mb__pool_free_adjust(pi, pl);
+            return;
+        }
+    }
     free_via_family(a, p);
 }
 
@@ -219,9 +229,9 @@ void mb_alloc_get_stats(const mb_alloc *a, mb_alloc_stats *out)
     out->live_blocks = mb__stats_live_blocks(&a->stats);
     out->live_bytes = mb__stats_live_bytes(&a->stats);
     out->peak_bytes = a->stats.peak_bytes;
-    out->mallocs = a->stats.mallocs;
+    out->mallocs = a->stats.mallocs + a->stats.fast_in;
     out->reallocs = a->stats.reallocs;
-    out->frees = a->stats.frees;
+    out->frees = a->stats.frees + a->stats.fast_out;
     out->failures = a->stats.failures;
 }
 

@@ -47,22 +47,30 @@ enum mb__fail_state { MB__FAIL_OFF, MB__FAIL_ARMED_ONCE, MB__FAIL_ARMED_ALWAYS, 
 /* An instance's counters as kept: what becomes live and what stops being live are counted
  * separately (live = in - out, in modular arithmetic), so a malloc and the free after it do not
  * both update one counter -- a chain of read-modify-writes through memory that would bound the
- * throughput of a churn loop. mb_alloc_get_stats assembles mb_alloc_stats from them. */
+ * throughput of a churn loop. The pool's inline paths count a malloc or free once, in fast_in
+ * or fast_out, for both the call and the block. mb_alloc_get_stats assembles mb_alloc_stats. */
 typedef struct mb__stats {
     uint64_t mallocs, reallocs, frees, failures;
     size_t blocks_in, blocks_out;
     size_t bytes_in, bytes_out;
     size_t peak_bytes;
+    size_t fast_in, fast_out; /* successful inline mallocs and frees */
 } mb__stats;
+
+/* size more live bytes. */
+static inline void mb__stats_bytes_in(mb__stats *s, size_t size)
+{
+    s->bytes_in += size;
+    size_t live = s->bytes_in - s->bytes_out;
+    if (live > s->peak_bytes)
+        s->peak_bytes = live;
+}
 
 /* A block of size bytes became live. */
 static inline void mb__stats_live(mb__stats *s, size_t size)
 {
     s->blocks_in++;
-    s->bytes_in += size;
-    size_t live = s->bytes_in - s->bytes_out;
-    if (live > s->peak_bytes)
-        s->peak_bytes = live;
+    mb__stats_bytes_in(s, size);
 }
 
 /* A live block of size bytes was freed (or moved away by a realloc: then frees is not counted). */
@@ -78,7 +86,10 @@ static inline void mb__stats_free(mb__stats *s, size_t size)
     mb__stats_dead(s, size);
 }
 
-static inline size_t mb__stats_live_blocks(const mb__stats *s) { return s->blocks_in - s->blocks_out; }
+static inline size_t mb__stats_live_blocks(const mb__stats *s)
+{
+    return (s->blocks_in + s->fast_in) - (s->blocks_out + s->fast_out);
+}
 static inline size_t mb__stats_live_bytes(const mb__stats *s) { return s->bytes_in - s->bytes_out; }
 
 /* The common head of every instance; each family's struct embeds it as its first member. */

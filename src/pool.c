@@ -3,9 +3,10 @@
  *
  * Layout
  * ------
- * Requests of up to MAX_SMALL bytes (plus MB__REDZONE when a tool is watching) are rounded up to
- * a size class, a multiple of 16. Blocks of one class are carved from a 16 KiB *pool*; pools are
- * carved from 256 KiB *arenas*, mapped from the OS aligned to their size, so
+ * Requests of up to MAX_SMALL - 2 bytes (less MB__REDZONE when a tool is watching) are rounded,
+ * with the 2-byte tag of the block that follows, up to a size class, a multiple of 16. Blocks of
+ * one class are carved from a 16 KiB *pool*; pools are carved from 256 KiB *arenas*, mapped from
+ * the OS aligned to their size, so
  *
  *     arena base = p & ~(ARENA_SIZE - 1)      pool = p & ~(POOL_SIZE - 1)
  *
@@ -15,10 +16,13 @@
  *   +-----------+-----------+-----------+-- ... --+-----------+
  *
  *   pool (16 KiB)
- *   +-----------------+----+-------+-------+-------+-- ... --+-------+------+
- *   | tag[0..nblocks) | RZ | blk 0 | blk 1 | blk 2 |         | blk n | tail |
- *   +-----------------+----+-------+-------+-------+-- ... --+-------+------+
- *     tag[i]: TAG_LIVE | requested size of block i, or the size it had when freed
+ *   +-----+----+-----+---------------------+----+-----+----------- ... --------+------+
+ *   | pad | RZ | tag | blk 0 ...           | RZ | tag | blk 1 ...              | tail |
+ *   +-----+----+-----+---------------------+----+-----+----------- ... --------+------+
+ *   |<-- first ----->|<------------- slot 0 ------------>|<--- slot 1 ...
+ *     tag (2 bytes, just before its block): TAG_LIVE | requested size, or the size the block
+ *       had when freed; it ends the previous slot (the pad for block 0), where no request
+ *       reaches, so a free reads and writes the one cache line that also takes the free-list link
  *     RZ: MB__REDZONE bytes (when a tool is watching)
  *
  *   arena descriptor (libc memory): the arena lists, then pool_hdr[16], one cache line each
@@ -28,26 +32,31 @@
  * map lookup (a direct-mapped table of arenas first), pool carved, offset a multiple of the class
  * size (a reciprocal multiply), block index below the carving mark. The tag array then tells a
  * live block from a freed one, which is how a double free is caught — in O(1), in every build.
+ * Only then is the tag read: a pointer that is not a block start never has its bytes read.
  *
  * Each pool's bookkeeping (free list head, carving mark, live count, class, list links) is kept
  * out of line, one cache line per pool in its arena's descriptor, so the metadata of every pool
- * in use stays dense and warm. The tags stay in the pool, 2 bytes per block (dense, which keeps
- * the memory per block below glibc's), where a free finds them from the pointer alone.
+ * in use stays dense and warm. The tags are in band, 2 bytes per block (which keeps the memory
+ * per block below glibc's 8-byte header), so a free touches the block's own line, not a second
+ * one. The cost: a write past the end of a block's slot (beyond its class rounding) can change
+ * the next block's tag, as it would glibc's chunk header; ASan and Valgrind builds keep the tag
+ * inside a poisoned redzone, so they report such a write.
  *
  * Size classes (MB__REDZONE = 0; sanitizer and Valgrind builds add 16 before classing, so the
- * largest small request is then 496 bytes):
+ * largest small request is then 494 bytes):
  *
  *     request bytes    class    blocks per pool
- *       0 ..  16         16       1024  (a 0-byte request gets a unique 16-byte block)
- *      17 ..  32         32        512
- *      33 ..  48         48        341
+ *       0 ..  14         16       1023  (a 0-byte request gets a unique 16-byte block)
+ *      15 ..  30         32        511
+ *      31 ..  46         48        341
  *      ...               ...       ...
- *     497 .. 512        512         32
- *     > 512          libc malloc, recorded in the instance's large-block map
+ *     495 .. 510        512         31
+ *     > 510          libc malloc, recorded in the instance's large-block map
  *
  * Pool states (as in obmalloc):
  *   used   some blocks live, some available: linked in used[class], allocations come from here;
- *   full   no block available: in no list; its first free appends it to used[class];
+ *   full   no block available: in no list (or still the head of used[class] until the next
+ *          allocation from the class unlinks it); its first free appends it to used[class];
  *   empty  no block live: in its arena's free-pool list, reusable for any class (and reused
  *          with its free list intact if it goes back to the class it had) -- except a class's
  *          only pool, which stays in used[class] so a class that goes between zero and a few
@@ -61,10 +70,11 @@
  * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
- * Speed: the fast paths (small_alloc, mb__pool_free_fast) live in pool_impl.h, and the generic
- * layer calls them directly for pool instances, so a small malloc or free costs no vtable call;
- * everything else (carving, new pools, full and empty pools, large blocks, bad frees) is out of
- * line here. bench/churn.c measures them.
+ * Speed: the fast paths (small_alloc_fast, live_small_block, pool_push) live in pool_impl.h, and
+ * the generic layer's mb_malloc and mb_free inline them for pool instances: no vtable call, no
+ * stack frame, the statistics counted once per call; everything else (carving, new pools, full
+ * and empty pools, large blocks, bad frees) goes through the vtable to this file.
+ * bench/churn.c measures them.
  *
  * Under ASan free blocks, unused tails and redzones are poisoned; under MEMBUF_VALGRIND the
  * instance is a Memcheck mempool and arenas are NOACCESS outside live blocks (see track.h). */
@@ -78,12 +88,8 @@ static void init_classes(pool_class *cls)
 {
     for (size_t i = 0; i < NCLASSES; i++) {
         size_t size = (i + 1) * CLASS_STEP;
-        size_t n = POOL_SIZE / (size + sizeof(uint16_t)), first = 0;
-        for (; n > 0; n--) {
-            first = ((n * sizeof(uint16_t) + MB__ALIGN - 1) & ~(size_t)(MB__ALIGN - 1)) + MB__REDZONE;
-            if (first + n * size <= POOL_SIZE)
-                break;
-        }
+        size_t first = MB__ALIGN + MB__REDZONE; /* block 0's tag goes in the pad */
+        size_t n = (POOL_SIZE - first) / size;
         cls[i].first = (uint32_t)first;
         cls[i].size = (uint32_t)size;
         cls[i].nblocks = (uint32_t)n;
@@ -231,11 +237,9 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
     if (!same) {
         /* A pool last used for this class keeps its free list (as in obmalloc); otherwise it
          * is carved afresh. Tags need no reset: only blocks below `carved` are ever looked up,
-         * and each gets its tag when handed out. */
+         * and each gets its tag when handed out. All of it is off limits until handed out. */
         const pool_class *c = &pi->cls[ci];
-        /* The tags are ours; everything from the redzone on is off limits until handed out. */
-        mb__track_writable(pl->page, c->first - MB__REDZONE);
-        mb__track_noaccess(pl->page + c->first - MB__REDZONE, POOL_SIZE - c->first + MB__REDZONE);
+        mb__track_noaccess(pl->page, POOL_SIZE);
         pl->freeblock = NULL;
         pl->first = (uint16_t)c->first;
         pl->cls = (uint16_t)ci;
@@ -269,7 +273,7 @@ static MB__NOINLINE void pool_retire(pool_inst *pi, pool_hdr *pl)
 
 typedef struct where {
     pool_hdr *pl;
-    uint32_t idx;
+    uint8_t *blk;
 } where;
 
 enum owner { OWN_SMALL, OWN_LARGE, OWN_FREED, OWN_NONE };
@@ -322,9 +326,10 @@ static inline enum owner locate(pool_inst *pi, const void *p, where *w, size_t *
     arena *ar = arena_lookup(pi, u);
     if (MB__UNLIKELY(!ar))
         return locate_large(pi, p, w, size);
-    if (!block_at(ar, u, &w->pl, &w->idx))
+    if (!block_at(ar, u, &w->pl))
         return OWN_NONE;
-    uint16_t tag = tags_of(w->pl->page)[w->idx];
+    w->blk = (uint8_t *)u;
+    uint16_t tag = tag_load(w->blk);
     *size = tag & TAG_SIZE;
     return (tag & TAG_LIVE) ? OWN_SMALL : OWN_FREED;
 }
@@ -347,13 +352,15 @@ static bool vet(pool_inst *pi, enum owner o, const void *p, size_t size, const c
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
-void mb__pool_unlink_full(pool_inst *pi, pool_hdr *pl) { used_unlink(pi, pl); }
-
-/* small_alloc() when the first used pool of the class has no free block: carve a new one, from
- * a new pool if need be. */
+/* small_alloc_fast() when the first used pool of the class has no free block: carve a new
+ * one, from a new pool if need be. A head that is full (see give) leaves the list first. */
 void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
 {
     pool_hdr *pl = pi->used[ci];
+    if (pl && !pl->freeblock && pl->carved == pl->span) {
+        used_unlink(pi, pl);
+        pl = pi->used[ci]; /* not full: only a head fills up */
+    }
     if (!pl && !(pl = pool_new(pi, ci)))
         return NULL;
     uint8_t *blk = pl->freeblock;
@@ -366,9 +373,9 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
     return give(pi, pl, blk, n);
 }
 
-/* After a free: the pool was full (so it is in no list: a listed pool is the head or has a
- * prev) or has no live block left. Returns true (for mb__pool_free_fast's tail call). */
-bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
+/* After a free: the pool was full (so in no list -- a listed pool is the head or has a prev --
+ * or still its list's head) or has no live block left. */
+void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 {
     if (!pl->prev && pi->used[pl->cls] != pl)
         used_append(pi, pl);
@@ -376,14 +383,14 @@ bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
      * live blocks would otherwise retire and re-carve a pool every time. */
     if (pl->ref == 0 && (pl->prev || pl->next))
         pool_retire(pi, pl);
-    return true;
 }
 
 
 static inline void small_free(pool_inst *pi, const where *w)
 {
-    uint8_t *blk = w->pl->page + w->pl->first + (size_t)w->idx * w->pl->size;
-    if (small_free_block(pi, w->pl, tags_of(w->pl->page) + w->idx, blk))
+    tag_store(w->blk, tag_load(w->blk) & TAG_SIZE);
+    mb__track_block_free(pi, w->blk, w->pl->size - TAG_BYTES);
+    if (pool_push(w->pl, w->blk))
         mb__pool_free_adjust(pi, w->pl);
 }
 
@@ -413,10 +420,13 @@ static void *pool_malloc(mb_alloc *a, size_t n)
 {
     pool_inst *pi = (pool_inst *)a;
     int ci = class_of(n);
-    return ci >= 0 ? small_alloc(pi, ci, n) : large_alloc(pi, n);
+    if (ci < 0)
+        return large_alloc(pi, n);
+    void *p = small_alloc_fast(pi, ci, n);
+    return p ? p : mb__pool_alloc_carve(pi, ci, n);
 }
 
-/* The vtable's free, after mb__pool_free_fast declined p: a large block, a violation, or a
+/* The vtable's free, after mb_free's inline path declined p: a large block, a violation, or a
  * small block whose arena is not in the direct-mapped table (a slot collision). */
 static bool pool_free(mb_alloc *a, void *p, size_t *size)
 {
@@ -445,7 +455,7 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
     int ci = class_of(n);
     if (o == OWN_SMALL && ci == (int)w.pl->cls) {
         /* Same class: resize in place. */
-        tags_of(w.pl->page)[w.idx] = (uint16_t)(TAG_LIVE | n);
+        tag_store(p, (uint16_t)(TAG_LIVE | n));
         mb__track_block_resize(pi, p, old, n);
         *old_size = old;
         return p;

@@ -19,6 +19,7 @@
 #define NCLASSES (MAX_SMALL / CLASS_STEP)
 #define TAG_LIVE 0x8000u
 #define TAG_SIZE 0x7fffu
+#define TAG_BYTES 2 /* a block's tag: the 2 bytes just before it (tag_load) */
 #define LARGE_RING 64
 #define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
 
@@ -32,7 +33,7 @@ typedef struct pool_hdr pool_hdr;
 struct pool_hdr {
     pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
     uint8_t *freeblock;     /* first free block, NULL if none */
-    uint8_t *page;          /* the pool's 16 KiB: tags (tags_of), then block 0 at page + first */
+    uint8_t *page;          /* the pool's 16 KiB: block 0 at page + first, then the others */
     arena *ar;
     uint32_t recip;         /* the class's, copied here so the hot paths read one line */
     uint16_t size;          /* the class's block size */
@@ -59,7 +60,7 @@ _Static_assert(sizeof(pool_hdr) <= 64, "one cache line per pool");
 typedef struct pool_class {
     uint32_t size;     /* slot bytes */
     uint32_t nblocks;
-    uint32_t first;    /* offset of block 0: after the tags, 16-aligned, plus MB__REDZONE */
+    uint32_t first;    /* offset of block 0: MB__ALIGN (room for its tag) plus MB__REDZONE */
     uint32_t span;     /* bytes of blocks: nblocks * size */
     uint32_t recip;    /* floor(2^32 / size) + 1: offset / size without a division, exact for
                         * offsets below POOL_SIZE (checked by test_pool's ownership tests) */
@@ -81,17 +82,36 @@ typedef struct pool_inst {
     pool_class cls[NCLASSES];
 } pool_inst;
 
-/* Class index for a request, or -1 for a large one. */
+/* Class index for a request, or -1 for a large one. A slot holds the request, then MB__REDZONE
+ * bytes, then the next block's tag. */
 static inline int class_of(size_t n)
 {
-    if (n > MAX_SMALL - MB__REDZONE)
+    if (n > MAX_SMALL - MB__REDZONE - TAG_BYTES)
         return -1;
-    size_t eff = n + MB__REDZONE;
-    return (int)((eff - (eff != 0)) / CLASS_STEP); /* 0 and 1..16 -> 0, 17..32 -> 1, ... */
+    return (int)((n + MB__REDZONE + TAG_BYTES - 1) / CLASS_STEP); /* 0..14 -> 0, 15..30 -> 1, ... */
 }
 
-/* The tag array at the start of a pool page: per block, TAG_LIVE | requested size. */
-static inline uint16_t *tags_of(const uint8_t *page) { return (uint16_t *)(void *)page; }
+/* A block's tag, TAG_LIVE | requested size (or the size it had when freed), sits in the
+ * TAG_BYTES just before it: the tail of the previous slot, which no request reaches, or the
+ * pool's leading pad for block 0. So a free reads the cache line it writes the free-list link
+ * to anyway. Under ASan and Valgrind the tag lies in the poisoned redzone: the 8 bytes that end
+ * at the block are opened for the access and closed again (ASan poisons 8-byte granules). */
+static inline uint16_t tag_load(const void *blk)
+{
+    uint16_t t;
+    mb__track_show((uint8_t *)(uintptr_t)blk - 8, 8);
+    memcpy(&t, (const uint8_t *)blk - TAG_BYTES, TAG_BYTES);
+    mb__track_hide((uint8_t *)(uintptr_t)blk - 8, 8);
+    return t;
+}
+
+static inline void tag_store(void *blk, uint16_t t)
+{
+    mb__track_show((uint8_t *)blk - 8, 8);
+    memcpy((uint8_t *)blk - TAG_BYTES, &t, TAG_BYTES);
+    mb__track_hide((uint8_t *)blk - 8, 8);
+}
+_Static_assert(MB__REDZONE == 0 || MB__REDZONE >= 8, "the tag's 8-byte granule is all redzone");
 
 /* The arena of address u if the direct-mapped table has it (pool.c's arena_lookup falls back to
  * the map); NULL otherwise. */
@@ -101,15 +121,14 @@ static inline arena *direct_arena(const pool_inst *pi, uintptr_t u)
     return ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)) ? ar : NULL;
 }
 
-/* Whether u, inside ar, is the start of a block carved from its pool: *plp and *idxp then name
- * it. Reads only our own descriptor. A pool not carved yet has carved == 0: nothing is in it. */
-static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp, uint32_t *idxp)
+/* Whether u, inside ar, is the start of a block carved from its pool (*plp then names the pool).
+ * Reads only our own descriptor. A pool not carved yet has carved == 0: nothing is in it. */
+static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp)
 {
     pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
     uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
     uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
     *plp = pl;
-    *idxp = idx;
     return rel < pl->carved && idx * pl->size == rel; /* else past the carving mark, or inside */
 }
 
@@ -118,74 +137,59 @@ static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp, uint32_t *id
 extern const mb__family mb__pool_family;
 
 void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n);
-bool mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl);
-void mb__pool_unlink_full(pool_inst *pi, pool_hdr *pl);
+void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl);
 
-static inline bool pool_full(const pool_hdr *pl)
-{
-    return !pl->freeblock && pl->carved == pl->span;
-}
-
-/* Hands out blk, a block of pl (a used pool) just taken off its free list or carved. */
+/* Hands out blk, a block of pl (a used pool) just taken off its free list or carved. A pool
+ * that this leaves full stays at the head of its used list until the next allocation from the
+ * class finds it so (mb__pool_alloc_carve unlinks it then): only a list head can fill up. */
 static inline void *give(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t n)
 {
-    uint32_t idx = (uint32_t)(((uint64_t)(uint32_t)(blk - pl->page - pl->first) * pl->recip) >> 32);
-    tags_of(pl->page)[idx] = (uint16_t)(TAG_LIVE | n);
+    tag_store(blk, (uint16_t)(TAG_LIVE | n));
     pl->ref++;
-    if (MB__UNLIKELY(pool_full(pl)))
-        mb__pool_unlink_full(pi, pl);
     mb__track_block_alloc(pi, blk, n);
     return blk;
 }
 
-static inline void *small_alloc(pool_inst *pi, int ci, size_t n)
+/* A block of class ci from the free list of the class's first used pool; NULL (with nothing
+ * done) when there is none, which mb__pool_alloc_carve then handles. */
+static inline void *small_alloc_fast(pool_inst *pi, int ci, size_t n)
 {
     pool_hdr *pl = pi->used[ci];
     uint8_t *blk;
     if (MB__UNLIKELY(!pl) || MB__UNLIKELY(!(blk = pl->freeblock)))
-        return mb__pool_alloc_carve(pi, ci, n);
+        return NULL;
     pl->freeblock = mb__track_load_link(blk);
     return give(pi, pl, blk, n);
 }
 
-/* Frees blk, a live block of pl whose tag is *tagp. Returns whether the pool was full
- * (it is in no list) or is now empty: then mb__pool_free_adjust must run. */
-static inline bool small_free_block(pool_inst *pi, pool_hdr *pl, uint16_t *tagp, uint8_t *blk)
+/* Puts blk, a block of pl whose tag and tool state already say freed, on pl's free list.
+ * Returns whether the pool was full (so in no list, or its list's head) or is now empty: then
+ * mb__pool_free_adjust must run. */
+static inline bool pool_push(pool_hdr *pl, uint8_t *blk)
 {
     /* Every field is read before the link goes into the block: a store through blk may alias
      * anything, so the compiler would read them again after it. */
     uint8_t *head = pl->freeblock;
     bool was_full = !head && pl->carved == pl->span;
     uint16_t ref = (uint16_t)(pl->ref - 1);
-    *tagp &= TAG_SIZE;
     pl->ref = ref;
     pl->freeblock = blk;
-    mb__track_block_free(pi, blk, pl->size);
     mb__track_store_link(blk, head);
     return ref == 0 || was_full;
 }
 
-/* mb_free's fast path for a pool instance: frees p, statistics included, if it is a live small
- * block of the pool; false, with nothing done, for anything else (a large block, a bad free),
- * which the vtable's free then decides. */
-static inline bool mb__pool_free_fast(mb_alloc *a, void *p)
+/* The pool of p if p is a live small block of pi, with *tag its tag; NULL otherwise (a large
+ * block, a bad free, or a block whose arena is not in the direct-mapped table), nothing read
+ * outside our own descriptors and blocks. */
+static inline pool_hdr *live_small_block(pool_inst *pi, const void *p, uint16_t *tag)
 {
-    pool_inst *pi = (pool_inst *)a;
     uintptr_t u = (uintptr_t)p;
     arena *ar = direct_arena(pi, u);
     pool_hdr *pl;
-    uint32_t idx;
-    if (MB__UNLIKELY(!ar) || MB__UNLIKELY(!block_at(ar, u, &pl, &idx)))
-        return false;
-    /* The page from p rather than pl->page: one dependent load less. */
-    uint16_t *tagp = tags_of((const uint8_t *)(u & ~(uintptr_t)(POOL_SIZE - 1))) + idx;
-    uint16_t tag = *tagp;
-    if (MB__UNLIKELY(!(tag & TAG_LIVE)))
-        return false;
-    mb__stats_free(&a->stats, tag & TAG_SIZE);
-    if (MB__UNLIKELY(small_free_block(pi, pl, tagp, p)))
-        return mb__pool_free_adjust(pi, pl);
-    return true;
+    if (MB__UNLIKELY(!ar) || MB__UNLIKELY(!block_at(ar, u, &pl)))
+        return NULL;
+    *tag = tag_load(p);
+    return MB__LIKELY(*tag & TAG_LIVE) ? pl : NULL;
 }
 
 #endif
