@@ -30,7 +30,7 @@
  * Arena descriptors live outside the arena (in libc memory), found through a pointer map keyed
  * by arena base, so deciding whether a pointer is ours never reads memory we do not own: O(1)
  * map lookup (a direct-mapped table of arenas first), pool carved, offset a multiple of the class
- * size (a reciprocal multiply), block index below the carving mark. The tag array then tells a
+ * size (one multiply, no division), block below the carving mark. The block's tag then tells a
  * live block from a freed one, which is how a double free is caught — in O(1), in every build.
  * Only then is the tag read: a pointer that is not a block start never has its bytes read.
  *
@@ -88,13 +88,11 @@ static void init_classes(pool_class *cls)
 {
     for (size_t i = 0; i < NCLASSES; i++) {
         size_t size = (i + 1) * CLASS_STEP;
-        size_t first = MB__ALIGN + MB__REDZONE; /* block 0's tag goes in the pad */
-        size_t n = (POOL_SIZE - first) / size;
-        cls[i].first = (uint32_t)first;
+        size_t n = (POOL_SIZE - POOL_FIRST) / size;
         cls[i].size = (uint32_t)size;
         cls[i].nblocks = (uint32_t)n;
         cls[i].span = (uint32_t)(n * size);
-        cls[i].recip = (uint32_t)(((uint64_t)1 << 32) / size + 1);
+        cls[i].mult = UINT64_MAX / size + 1;
     }
 }
 
@@ -122,6 +120,12 @@ static void usable_unlink(pool_inst *pi, arena *ar)
     ar->usable = 0;
 }
 
+/* ar takes its slot of the direct-mapped table. */
+static void direct_set(pool_inst *pi, arena *ar)
+{
+    pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS] = (direct_slot){(uintptr_t)ar->base, ar};
+}
+
 static arena *arena_new(pool_inst *pi)
 {
     if (pi->max_arenas && pi->narenas >= pi->max_arenas)
@@ -143,7 +147,7 @@ static arena *arena_new(pool_inst *pi)
     pi->narenas++;
     pi->nspare++;
     mb__ptrmap_put(&pi->arenas, ar->base, (uintptr_t)ar);
-    pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS] = ar;
+    direct_set(pi, ar);
     usable_push(pi, ar);
     return ar;
 }
@@ -159,9 +163,9 @@ static void arena_release(pool_inst *pi, arena *ar)
         }
     }
     mb__ptrmap_del(&pi->arenas, ar->base, NULL);
-    arena **slot = &pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS];
-    if (*slot == ar)
-        *slot = NULL;
+    direct_slot *slot = &pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS];
+    if (slot->ar == ar)
+        *slot = (direct_slot){DIRECT_EMPTY, NULL};
     mb__track_writable(ar->base, ARENA_SIZE); /* leave no poisoned shadow behind for the next mapping */
     mb__sys_unmap(ar->base, ARENA_SIZE);
     mb__sys_free(ar);
@@ -241,11 +245,10 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
         const pool_class *c = &pi->cls[ci];
         mb__track_noaccess(pl->page, POOL_SIZE);
         pl->freeblock = NULL;
-        pl->first = (uint16_t)c->first;
         pl->cls = (uint16_t)ci;
         pl->size = (uint16_t)c->size;
         pl->span = (uint16_t)c->span;
-        pl->recip = c->recip;
+        pl->mult = c->mult;
         pl->carved = 0;
     }
     used_push(pi, pl);
@@ -287,7 +290,7 @@ static MB__NOINLINE arena *arena_lookup_slow(pool_inst *pi, const uint8_t *base)
     if (!base || !mb__ptrmap_get(&pi->arenas, base, &v))
         return NULL;
     arena *ar = (arena *)v;
-    pi->direct[((uintptr_t)base >> ARENA_SHIFT) % DIRECT_SLOTS] = ar;
+    direct_set(pi, ar);
     return ar;
 }
 
@@ -367,7 +370,7 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
     if (blk) {
         pl->freeblock = mb__track_load_link(blk); /* a pool reused with its free list */
     } else {
-        blk = pl->page + pl->first + pl->carved;
+        blk = pl->page + POOL_FIRST + pl->carved;
         pl->carved = (uint16_t)(pl->carved + pl->size);
     }
     return give(pi, pl, blk, n);
@@ -530,6 +533,8 @@ mb_alloc *mb_alloc_pool_new(void)
         return NULL;
     }
     init_classes(pi->cls);
+    for (size_t i = 0; i < DIRECT_SLOTS; i++)
+        pi->direct[i] = (direct_slot){DIRECT_EMPTY, NULL};
     mb__track_pool_create(pi);
     return &pi->base;
 }

@@ -20,6 +20,7 @@
 #define TAG_LIVE 0x8000u
 #define TAG_SIZE 0x7fffu
 #define TAG_BYTES 2 /* a block's tag: the 2 bytes just before it (tag_load) */
+#define POOL_FIRST (MB__ALIGN + MB__REDZONE) /* offset of block 0: a pad that ends in its tag */
 #define LARGE_RING 64
 #define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
 
@@ -33,15 +34,14 @@ typedef struct pool_hdr pool_hdr;
 struct pool_hdr {
     pool_hdr *next, *prev;  /* used[class] list, or the arena's empty list (next only) */
     uint8_t *freeblock;     /* first free block, NULL if none */
-    uint8_t *page;          /* the pool's 16 KiB: block 0 at page + first, then the others */
+    uint8_t *page;          /* the pool's 16 KiB: block 0 at page + POOL_FIRST, then the others */
     arena *ar;
-    uint32_t recip;         /* the class's, copied here so the hot paths read one line */
+    uint64_t mult;          /* the class's, copied here so the hot paths read one line */
     uint16_t size;          /* the class's block size */
     uint16_t span;          /* the class's nblocks * size */
     uint16_t carved;        /* bytes of blocks handed out at least once; 0 while uncarved */
     uint16_t ref;           /* live blocks */
     uint16_t cls;           /* class index */
-    uint16_t first;         /* the class's offset of block 0 (after the tags) */
 };
 _Static_assert(POOL_SIZE <= UINT16_MAX && NCLASSES <= UINT16_MAX, "pool_hdr's narrow fields");
 
@@ -60,11 +60,20 @@ _Static_assert(sizeof(pool_hdr) <= 64, "one cache line per pool");
 typedef struct pool_class {
     uint32_t size;     /* slot bytes */
     uint32_t nblocks;
-    uint32_t first;    /* offset of block 0: MB__ALIGN (room for its tag) plus MB__REDZONE */
     uint32_t span;     /* bytes of blocks: nblocks * size */
-    uint32_t recip;    /* floor(2^32 / size) + 1: offset / size without a division, exact for
-                        * offsets below POOL_SIZE (checked by test_pool's ownership tests) */
+    uint64_t mult;     /* ceil(2^64 / size): a 32-bit offset r is a multiple of size iff
+                        * r * mult mod 2^64 < mult (Lemire, Kaser, Kurz, "Faster remainder by
+                        * direct computation", 2019), one multiply and no division */
 } pool_class;
+
+/* A slot of the direct-mapped arena table: the arena's base beside it, so the lookup reads one
+ * entry instead of following the pointer. Empty: base DIRECT_EMPTY, which no arena base (ARENA_SIZE
+ * aligned) equals. */
+typedef struct direct_slot {
+    uintptr_t base;
+    arena *ar;
+} direct_slot;
+#define DIRECT_EMPTY ((uintptr_t)1)
 
 typedef struct pool_inst {
     mb_alloc base;
@@ -72,7 +81,7 @@ typedef struct pool_inst {
     pool_hdr *used_tail[NCLASSES]; /* and tail */
     arena *usable;
     arena *all;
-    arena *direct[DIRECT_SLOTS]; /* by (base >> ARENA_SHIFT) % DIRECT_SLOTS: a cache of arenas */
+    direct_slot direct[DIRECT_SLOTS]; /* by (base >> ARENA_SHIFT) % DIRECT_SLOTS: a cache of arenas */
     mb__ptrmap arenas;     /* arena base -> arena *: the authority */
     mb__ptrmap large;      /* large block -> requested size */
     uintptr_t ring[LARGE_RING]; /* recently freed large blocks */
@@ -117,8 +126,8 @@ _Static_assert(MB__REDZONE == 0 || MB__REDZONE >= 8, "the tag's 8-byte granule i
  * the map); NULL otherwise. */
 static inline arena *direct_arena(const pool_inst *pi, uintptr_t u)
 {
-    arena *ar = pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
-    return ar && ar->base == (uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)) ? ar : NULL;
+    const direct_slot *d = &pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
+    return d->base == (u & ~(uintptr_t)(ARENA_SIZE - 1)) ? d->ar : NULL;
 }
 
 /* Whether u, inside ar, is the start of a block carved from its pool (*plp then names the pool).
@@ -126,10 +135,10 @@ static inline arena *direct_arena(const pool_inst *pi, uintptr_t u)
 static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp)
 {
     pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
-    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - pl->first; /* wraps below block 0 */
-    uint32_t idx = (uint32_t)(((uint64_t)rel * pl->recip) >> 32);
+    uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - POOL_FIRST; /* wraps below block 0 */
     *plp = pl;
-    return rel < pl->carved && idx * pl->size == rel; /* else past the carving mark, or inside */
+    /* else past the carving mark, or inside a block */
+    return rel < pl->carved && (uint64_t)rel * pl->mult < pl->mult;
 }
 
 /* ---- fast paths (the slow halves live in pool.c) -------------------------------------- */
@@ -184,9 +193,11 @@ static inline bool pool_push(pool_hdr *pl, uint8_t *blk)
 static inline pool_hdr *live_small_block(pool_inst *pi, const void *p, uint16_t *tag)
 {
     uintptr_t u = (uintptr_t)p;
-    arena *ar = direct_arena(pi, u);
+    const direct_slot *d = &pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
     pool_hdr *pl;
-    if (MB__UNLIKELY(!ar) || MB__UNLIKELY(!block_at(ar, u, &pl)))
+    /* A slot that holds u's arena base is never empty (see direct_arena). */
+    if (MB__UNLIKELY(d->base != (u & ~(uintptr_t)(ARENA_SIZE - 1))) ||
+        MB__UNLIKELY(!block_at(d->ar, u, &pl)))
         return NULL;
     *tag = tag_load(p);
     return MB__LIKELY(*tag & TAG_LIVE) ? pl : NULL;

@@ -209,9 +209,9 @@ static void test_foreign(void)
         ASSERT_NULL(mb_realloc(a, bad[i], 8));
         ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
     }
-    /* A block start (3072 is a multiple of both possible slot sizes, 48 and 64) past the
+    /* A block start (3840 is a multiple of both possible slot sizes, 64 and 80) past the
      * carving mark of a live pool: never handed out. */
-    mb_free(a, p + 3072);
+    mb_free(a, p + 3840);
     ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
     mb_alloc_stats s;
     mb_alloc_get_stats(a, &s);
@@ -225,6 +225,39 @@ static void test_foreign(void)
     mb_alloc_delete(b);
     mb_alloc_delete(sys);
     ASSERT_NO_VIOLATION();
+    test_capture_end();
+}
+
+/* Every interior address of a live block, in every class, is refused as foreign and frees
+ * nothing: the block-start test is exact for each class size. */
+static void test_interior_every_class(void)
+{
+    test_capture_begin();
+    /* 494 (the largest small request with a redzone), 479, ..., 14: steps below 16 reach every
+     * class; the unsigned wrap below 0 ends the loop. */
+    for (size_t n = 494; n <= 494; n -= 15) {
+        mb_alloc *a = mb_alloc_pool_new();
+        /* Three blocks carved one after another from a fresh pool of their class. */
+        unsigned char *p0 = mb_malloc(a, n), *p1 = mb_malloc(a, n), *p2 = mb_malloc(a, n);
+        ASSERT(p0 && p1 && p2);
+        size_t slot = (size_t)(p1 - p0);
+        ASSERT_UEQ((size_t)(p2 - p1), slot);
+        ASSERT(slot >= n && slot % 16 == 0);
+        for (size_t k = 1; k < slot; k++) {
+            mb_free(a, p1 + k);
+            ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+        }
+        mb_alloc_stats s;
+        mb_alloc_get_stats(a, &s);
+        ASSERT_UEQ(s.live_blocks, 3);
+        ASSERT_UEQ(s.frees, 0);
+        mb_free(a, p0);
+        mb_free(a, p1);
+        mb_free(a, p2);
+        ASSERT_NO_VIOLATION();
+        ASSERT_NOTHING_LIVE(a);
+        mb_alloc_delete(a);
+    }
     test_capture_end();
 }
 
@@ -379,6 +412,7 @@ int main(void)
     TEST_RUN(test_double_free);
     TEST_RUN(test_double_free_message);
     TEST_RUN(test_foreign);
+    TEST_RUN(test_interior_every_class);
     TEST_RUN(test_leak_at_delete);
     TEST_RUN(test_many_arenas);
     TEST_RUN(test_arena_cap);
