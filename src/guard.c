@@ -11,20 +11,23 @@
  *
  * The checksum covers the header fields and the user address; the canaries are derived from the
  * address, so a block copied elsewhere does not validate. Whether a pointer is ours is decided by
- * a per-guard map (user pointer -> size and state), never by reading the memory first, so a
- * foreign or stale pointer is never dereferenced. A process-wide registry of guards (under a
- * mutex) attributes a block freed through the wrong guard: "mismatched-free: block 0x.. (24
- * bytes) allocated by guard(pool)#2, freed by guard(system)#1".
+ * a per-guard map of live blocks (user pointer -> size) and the quarantine ring, never by reading
+ * the memory first, so a foreign or stale pointer is never dereferenced. A process-wide registry
+ * of guards (under a mutex) attributes a block freed through the wrong guard: "mismatched-free:
+ * block 0x.. (24 bytes) allocated by guard(pool)#2, freed by guard(system)#1".
  *
- * Freed blocks are filled with 0xDD and kept in a FIFO quarantine (at most QUAR_BLOCKS blocks and
- * QUAR_BYTES bytes) before going back to inner; a block leaving the quarantine, every block at
- * mb_alloc_check and at delete is verified, so a write after free is reported. Addresses that
- * left the quarantine are remembered in a ring, so a late second free is still a double free.
+ * Freed blocks are filled with 0xDD and move from the map to a FIFO quarantine ring (at most
+ * QUAR_BLOCKS blocks and QUAR_BYTES bytes) before going back to inner; a block leaving the
+ * quarantine, every block at mb_alloc_check and at delete is verified, so a write after free is
+ * reported. A free therefore costs one map lookup and one deletion at the slot found, an
+ * allocation one insertion; only a pointer that is not live is searched for in the ring (a double
+ * free). Addresses that left the quarantine are remembered in a ring, so a late second free is
+ * still a double free.
  *
  * Failure policy: a bad free (double, mismatched, foreign) is reported and not passed on; the
  * block stays where it was. A damaged canary or header of one of our blocks is reported once per
  * block (at free, realloc, check or delete) and the block is then handled normally, since its
- * size and state come from the map, not from the damaged memory. */
+ * size and state come from the map or the ring, not from the damaged memory. */
 #if !defined(_POSIX_C_SOURCE)
 /* pthread mutexes under -std=c11; a feature-test macro is reserved by design. */
 #define _POSIX_C_SOURCE 200809L // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
@@ -45,11 +48,11 @@
 #define QUAR_BYTES ((size_t)1 << 20)
 #define EVICTED_RING 256
 
-/* Map values: size << 3 | flags. */
-#define F_LIVE 1u
-#define F_QUAR 2u
-#define F_REPORTED 4u
-#define MAX_USER (MB__MAX_OBJECT >> 3)
+/* Map values: size << 1 | F_REPORTED. Only live blocks are in the map; freed ones are in the
+ * quarantine ring. */
+#define F_REPORTED 1u
+#define MAX_USER (MB__MAX_OBJECT >> 1)
+#define FILL_CHUNK 256 /* bytes of FILL_FREED compared per memcmp */
 
 typedef struct ghdr {
     const void *owner;
@@ -64,6 +67,7 @@ _Static_assert(sizeof(ghdr) % MB__ALIGN == 0, "header keeps user alignment");
 typedef struct qent {
     uint8_t *user;
     size_t size;
+    bool reported; /* damage found since the free was reported already */
 } qent;
 
 typedef struct guard guard;
@@ -71,15 +75,19 @@ struct guard {
     mb_alloc base;
     mb_alloc *inner;
     guard *reg_next, *reg_prev; /* registry of all guards */
-    mb__ptrmap blocks;          /* user pointer -> size << 3 | flags; live and quarantined */
-    qent *quar;                 /* FIFO ring of QUAR_BLOCKS blocks */
+    mb__ptrmap blocks;          /* live user pointer -> size << 1 | F_REPORTED */
+    qent *quar;                 /* FIFO ring of QUAR_BLOCKS freed blocks */
     size_t quar_head, quar_count, quar_bytes;
     uintptr_t evicted[EVICTED_RING];
     size_t evicted_size[EVICTED_RING];
     size_t evicted_pos;
     uint32_t gen;
+    uint8_t freed_fill[FILL_CHUNK]; /* FILL_FREED: what a quarantined block must still hold */
 };
 
+/* Guards are per-thread objects, but another guard (maybe in another thread) reads this one's
+ * map and quarantine ring when it attributes a bad free: every change to either, and every such
+ * read, happens under this lock. A guard reads its own without it. */
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static guard *g_reg;
 
@@ -116,20 +124,13 @@ static void canary_bytes(const uint8_t *user, uint8_t out[CANARY])
     memcpy(out + 8, &k1, 8);
 }
 
-/* Whether n bytes at p are all FILL_FREED: eight bytes per step, no call. */
-static bool all_freed_fill(const uint8_t *p, size_t n)
+/* Whether n bytes at p are all FILL_FREED: libc's vectorised memcmp, a chunk at a time. */
+static bool all_freed_fill(const guard *g, const uint8_t *p, size_t n)
 {
-    const uint64_t dd = UINT64_C(0x0101010101010101) * FILL_FREED;
-    uint64_t diff = 0;
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        uint64_t w;
-        memcpy(&w, p + k, 8);
-        diff |= w ^ dd;
-    }
-    for (; k < n; k++)
-        diff |= (uint64_t)(p[k] ^ FILL_FREED);
-    return diff == 0;
+    for (; n > FILL_CHUNK; p += FILL_CHUNK, n -= FILL_CHUNK)
+        if (memcmp(p, g->freed_fill, FILL_CHUNK) != 0)
+            return false;
+    return memcmp(p, g->freed_fill, n) == 0;
 }
 
 /* Whether the 16 bytes at p equal the canary c. */
@@ -153,40 +154,28 @@ static void write_header(guard *g, uint8_t *user, size_t size, uint32_t state, u
     h->checksum = checksum(h, user);
 }
 
-/* ---- map helpers (mutations under the registry lock: other guards read our map) ---------- */
-
-static void map_put(guard *g, const void *user, uintptr_t v)
+static void write_canaries(uint8_t *user, size_t size)
 {
-    pthread_mutex_lock(&g_reg_lock);
-    mb__ptrmap_put(&g->blocks, user, v);
-    pthread_mutex_unlock(&g_reg_lock);
-}
-
-static void map_del(guard *g, const void *user)
-{
-    pthread_mutex_lock(&g_reg_lock);
-    mb__ptrmap_del(&g->blocks, user, NULL);
-    pthread_mutex_unlock(&g_reg_lock);
+    uint8_t can[CANARY];
+    canary_bytes(user, can);
+    memcpy(user - CANARY, can, CANARY);
+    memcpy(user + size, can, CANARY);
 }
 
 /* ---- verification ---------------------------------------------------------------------- */
 
-/* Checks header and canaries of our block (v is its map value). Reports at most once per block:
- * returns v with F_REPORTED set if it reported now or before. where: "mb_free", "mb_alloc_check",
- * ... for the message. */
-static uintptr_t verify_block(guard *g, uint8_t *user, uintptr_t v, const char *where)
+/* Checks header and canaries of our block of size bytes, live or (quar) in the quarantine, and
+ * a quarantined block's fill. Returns whether it reported damage. where: "mb_free",
+ * "mb_alloc_check", ... for the message. */
+static bool verify_block(guard *g, uint8_t *user, size_t size, bool quar, const char *where)
 {
-    if (v & F_REPORTED)
-        return v;
-    size_t size = v >> 3;
     const ghdr *h = hdr_of(user);
-    uint32_t want_state = (v & F_LIVE) ? STATE_LIVE : STATE_FREED;
     uint8_t can[CANARY];
     canary_bytes(user, can);
     const char *what = NULL;
     mb_violation kind = MB_UNDERFLOW;
     size_t off = 0;
-    if (h->owner != g || h->size != size || h->state != want_state ||
+    if (h->owner != g || h->size != size || h->state != (quar ? STATE_FREED : STATE_LIVE) ||
         h->checksum != checksum(h, user)) {
         what = "header overwritten";
     } else if (!canary_intact(user - CANARY, can)) {
@@ -198,18 +187,16 @@ static uintptr_t verify_block(guard *g, uint8_t *user, uintptr_t v, const char *
         kind = MB_OVERFLOW;
         for (off = 0; off < CANARY && user[size + off] == can[off]; off++)
             ;
-    } else if ((v & F_QUAR) && !all_freed_fill(user, size)) {
+    } else if (quar && !all_freed_fill(g, user, size)) {
         for (off = 0; off < size && user[off] == FILL_FREED; off++)
             ;
         what = "written after free";
         kind = MB_USE_AFTER_FREE;
     }
     if (!what)
-        return v;
-    if (kind == MB_UNDERFLOW && (v & F_QUAR))
+        return false;
+    if (quar)
         kind = MB_USE_AFTER_FREE; /* the block was already freed: any write is after free */
-    if (kind == MB_OVERFLOW && (v & F_QUAR))
-        kind = MB_USE_AFTER_FREE;
     if (kind == MB_UNDERFLOW)
         mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s%s%zu (found at %s)",
                    (void *)user, size, g->base.name, g->base.id, what,
@@ -218,12 +205,42 @@ static uintptr_t verify_block(guard *g, uint8_t *user, uintptr_t v, const char *
         mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s at offset %zu (found at %s)",
                    (void *)user, size, g->base.name, g->base.id, what,
                    kind == MB_OVERFLOW ? size + off : off, where);
-    v |= F_REPORTED;
-    map_put(g, user, v);
+    return true;
+}
+
+/* Verifies the live block user, whose map value slot is vp, unless damage was reported before
+ * (reported once per block). Returns its value, F_REPORTED set if it reported now or before. */
+static uintptr_t verify_live(guard *g, uint8_t *user, uintptr_t *vp, const char *where)
+{
+    uintptr_t v = *vp;
+    if (!(v & F_REPORTED) && verify_block(g, user, v >> 1, false, where)) {
+        v |= F_REPORTED;
+        pthread_mutex_lock(&g_reg_lock);
+        *vp = v; /* a value overwritten in place: the slot stays valid */
+        pthread_mutex_unlock(&g_reg_lock);
+    }
     return v;
 }
 
+/* Verifies a quarantined block, once per free. */
+static void verify_quar(guard *g, qent *e, const char *where)
+{
+    if (!e->reported && verify_block(g, e->user, e->size, true, where))
+        e->reported = true;
+}
+
 /* ---- quarantine ------------------------------------------------------------------------ */
+
+static qent *quar_at(const guard *g, size_t i) { return &g->quar[(g->quar_head + i) % QUAR_BLOCKS]; }
+
+/* The quarantine entry of user, or NULL. */
+static const qent *quar_find(const guard *g, const void *user)
+{
+    for (size_t i = 0; i < g->quar_count; i++)
+        if (quar_at(g, i)->user == user)
+            return quar_at(g, i);
+    return NULL;
+}
 
 /* Addresses that left the quarantine, so a late second free is still called a double free. */
 static void remember_evicted(guard *g, const uint8_t *user, size_t size)
@@ -233,37 +250,36 @@ static void remember_evicted(guard *g, const uint8_t *user, size_t size)
     g->evicted_pos = (g->evicted_pos + 1) % EVICTED_RING;
 }
 
-static void release_to_inner(guard *g, uint8_t *user, size_t size)
-{
-    map_del(g, user);
-    remember_evicted(g, user, size);
-    mb_free(g->inner, hdr_of(user));
-}
-
 /* ---- lookup of a pointer passed to free/realloc ---------------------------------------- */
 
 /* Returns our map's value slot for user if it is one of our live blocks (valid until the map
  * gains a key or loses one); otherwise reports what it is and returns NULL. */
-static uintptr_t *vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
+static uintptr_t *vet(guard *g, uint8_t *user, const char *what)
 {
     uintptr_t *vp = mb__ptrmap_find(&g->blocks, user); /* our own map: no lock to read it */
-    if (MB__LIKELY(vp != NULL)) {
-        *v = *vp;
-        if (*v & F_LIVE)
-            return vp;
+    if (MB__LIKELY(vp != NULL))
+        return vp;
+    const qent *q = quar_find(g, user);
+    if (q) {
         mb__report(MB_DOUBLE_FREE,
                    "block %p (%zu bytes) allocated by %s#%lu was already freed (%s, block in quarantine)",
-                   (void *)user, (size_t)(*v >> 3), g->base.name, g->base.id, what);
+                   (void *)user, q->size, g->base.name, g->base.id, what);
         return NULL;
     }
-    /* Another guard's block? Its map is read under the lock; its header only if it is live. */
+    /* Another guard's block? Its map and quarantine are read under the lock; its memory never. */
     pthread_mutex_lock(&g_reg_lock);
     guard *other = NULL;
     uintptr_t ov = 0;
-    for (guard *o = g_reg; o; o = o->reg_next) {
-        if (o != g && mb__ptrmap_get(&o->blocks, user, &ov)) {
+    bool live = false;
+    for (guard *o = g_reg; o && !other; o = o->reg_next) {
+        if (o == g)
+            continue;
+        if (mb__ptrmap_get(&o->blocks, user, &ov)) {
             other = o;
-            break;
+            live = true;
+        } else if ((q = quar_find(o, user)) != NULL) {
+            other = o;
+            ov = (uintptr_t)q->size << 1;
         }
     }
     char oname[128];
@@ -274,13 +290,13 @@ static uintptr_t *vet(guard *g, uint8_t *user, uintptr_t *v, const char *what)
     }
     pthread_mutex_unlock(&g_reg_lock);
     if (other) {
-        if (ov & F_LIVE)
+        if (live)
             mb__report(MB_MISMATCHED_FREE, "block %p (%zu bytes) allocated by %s#%lu, freed by %s#%lu (%s)",
-                       (void *)user, (size_t)(ov >> 3), oname, oid, g->base.name, g->base.id, what);
+                       (void *)user, (size_t)(ov >> 1), oname, oid, g->base.name, g->base.id, what);
         else
             mb__report(MB_DOUBLE_FREE,
                        "block %p (%zu bytes) allocated by %s#%lu was already freed (%s through %s#%lu)",
-                       (void *)user, (size_t)(ov >> 3), oname, oid, what, g->base.name, g->base.id);
+                       (void *)user, (size_t)(ov >> 1), oname, oid, what, g->base.name, g->base.id);
         return NULL;
     }
     for (size_t i = 0; i < EVICTED_RING; i++) {
@@ -311,100 +327,93 @@ static void *guard_malloc(mb_alloc *a, size_t size)
     pthread_mutex_lock(&g_reg_lock);
     bool ok = mb__ptrmap_reserve(&g->blocks, 1);
     if (ok)
-        mb__ptrmap_put(&g->blocks, user, (uintptr_t)size << 3 | F_LIVE);
+        mb__ptrmap_put(&g->blocks, user, (uintptr_t)size << 1);
     pthread_mutex_unlock(&g_reg_lock);
     if (!ok) {
         mb_free(g->inner, raw);
         return NULL;
     }
-    uint32_t gen = ++g->gen;
-    write_header(g, user, size, STATE_LIVE, gen);
-    uint8_t can[CANARY];
-    canary_bytes(user, can);
-    memcpy(user - CANARY, can, CANARY);
-    memcpy(user + size, can, CANARY);
+    write_header(g, user, size, STATE_LIVE, ++g->gen);
+    write_canaries(user, size);
     memset(user, FILL_NEW, size);
     return user;
 }
 
-/* Moves a live, vetted block into the quarantine; vp: its value slot from vet, or NULL when the
- * map has changed since (then it is looked up again). The blocks it pushes out are verified, leave
- * the map together with this block's change of state (one hold of the lock), and go back to
- * inner afterwards. */
-static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp)
+/* Moves the live, vetted block user (map value v, in the slot vp) into the quarantine: verified
+ * first when verify is set (and not reported before), then marked freed and filled. The blocks it
+ * pushes out are verified and, with this block's move from the map to the ring (one hold of the
+ * lock), leave the quarantine; they go back to inner afterwards. A block too big to keep is
+ * released at once. */
+static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp, bool verify)
 {
-    size_t size = v >> 3;
-    v = verify_block(g, user, v, "mb_free");
+    size_t size = v >> 1;
+    if (verify && !(v & F_REPORTED) && verify_block(g, user, size, false, "mb_free"))
+        v |= F_REPORTED;
     write_header(g, user, size, STATE_FREED, hdr_of(user)->gen);
-    if (v & F_REPORTED) { /* damage was reported once; re-arm the canaries for the quarantine */
-        uint8_t can[CANARY];
-        canary_bytes(user, can);
-        memcpy(user - CANARY, can, CANARY);
-        memcpy(user + size, can, CANARY);
-    }
+    if (v & F_REPORTED) /* damage was reported once; re-arm the canaries for the quarantine */
+        write_canaries(user, size);
     memset(user, FILL_FREED, size);
-    /* A new episode: damage before the free was reported; writes from now on are after free. */
-    uintptr_t nv = (uintptr_t)size << 3 | F_QUAR;
-    if (size > QUAR_BYTES) { /* too big to keep: verified and filled, released at once */
-        release_to_inner(g, user, size);
-        return;
+    bool keep = size <= QUAR_BYTES;
+    size_t nout = 0, out_bytes = 0;
+    if (keep) {
+        while (nout < g->quar_count &&
+               (g->quar_count - nout == QUAR_BLOCKS || g->quar_bytes - out_bytes + size > QUAR_BYTES)) {
+            qent *e = quar_at(g, nout++);
+            verify_quar(g, e, "quarantine eviction");
+            out_bytes += e->size;
+        }
     }
     qent out[QUAR_BLOCKS];
-    size_t nout = 0;
-    while (g->quar_count == QUAR_BLOCKS || (g->quar_count > 0 && g->quar_bytes + size > QUAR_BYTES)) {
-        qent e = g->quar[g->quar_head];
-        g->quar_head = (g->quar_head + 1) % QUAR_BLOCKS;
-        g->quar_count--;
-        g->quar_bytes -= e.size;
-        uintptr_t ev = 0;
-        mb__ptrmap_get(&g->blocks, e.user, &ev); /* our own map: no lock to read it */
-        verify_block(g, e.user, ev, "quarantine eviction");
-        out[nout++] = e;
-    }
     pthread_mutex_lock(&g_reg_lock);
-    if (vp) /* reports since vet only overwrote values in place: the slot is still user's */
-        *vp = nv;
-    else
-        mb__ptrmap_put(&g->blocks, user, nv); /* an existing key: overwritten in place */
+    mb__ptrmap_del_at(&g->blocks, vp);
     for (size_t i = 0; i < nout; i++)
-        mb__ptrmap_del(&g->blocks, out[i].user, NULL);
+        out[i] = *quar_at(g, i);
+    g->quar_head = (g->quar_head + nout) % QUAR_BLOCKS;
+    g->quar_count -= nout;
+    g->quar_bytes -= out_bytes;
+    if (keep) {
+        /* A new episode: damage before the free was reported; writes from now on are after free. */
+        *quar_at(g, g->quar_count) = (qent){user, size, false};
+        g->quar_count++;
+        g->quar_bytes += size;
+    }
     pthread_mutex_unlock(&g_reg_lock);
     for (size_t i = 0; i < nout; i++) {
         remember_evicted(g, out[i].user, out[i].size);
         mb_free(g->inner, hdr_of(out[i].user));
     }
-    g->quar[(g->quar_head + g->quar_count) % QUAR_BLOCKS] = (qent){user, size};
-    g->quar_count++;
-    g->quar_bytes += size;
+    if (!keep) { /* verified and filled, released at once */
+        remember_evicted(g, user, size);
+        mb_free(g->inner, hdr_of(user));
+    }
 }
 
 static bool guard_free(mb_alloc *a, void *p, size_t *size)
 {
     guard *g = (guard *)a;
-    uintptr_t v;
-    uintptr_t *vp = vet(g, p, &v, "mb_free");
+    uintptr_t *vp = vet(g, p, "mb_free");
     if (!vp)
         return false;
-    *size = v >> 3;
-    quarantine(g, p, v, vp);
+    *size = *vp >> 1;
+    quarantine(g, p, *vp, vp, true);
     return true;
 }
 
 static void *guard_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
 {
     guard *g = (guard *)a;
-    uintptr_t v;
-    if (!vet(g, p, &v, "mb_realloc"))
+    uintptr_t *vp = vet(g, p, "mb_realloc");
+    if (!vp)
         return NULL;
-    v = verify_block(g, p, v, "mb_realloc");
-    size_t old = v >> 3;
+    uintptr_t v = verify_live(g, p, vp, "mb_realloc");
+    size_t old = v >> 1;
     /* Always move, so a caller that keeps using the old pointer is caught. */
     uint8_t *q = guard_malloc(a, size);
     if (!q)
         return NULL;
     memcpy(q, p, old < size ? old : size);
-    /* Already verified: quarantine without a second report. */
-    quarantine(g, p, v | F_REPORTED, NULL); /* guard_malloc added a key: look it up again */
+    /* guard_malloc added a key, so the slot is looked up again; already verified. */
+    quarantine(g, p, v, mb__ptrmap_find(&g->blocks, p), false);
     *old_size = old;
     return q;
 }
@@ -414,10 +423,11 @@ static void guard_check(mb_alloc *a)
     guard *g = (guard *)a;
     size_t i = 0;
     void *key;
-    uintptr_t v;
-    /* verify_block may update values in place (put on an existing key never rehashes). */
-    while ((i = mb__ptrmap_next(&g->blocks, i, &key, &v)) != 0)
-        verify_block(g, key, v, "mb_alloc_check");
+    /* verify_live may update values in place, which never moves a key. */
+    while ((i = mb__ptrmap_next(&g->blocks, i, &key, NULL)) != 0)
+        verify_live(g, key, &g->blocks.e[i - 1].val, "mb_alloc_check");
+    for (i = 0; i < g->quar_count; i++)
+        verify_quar(g, quar_at(g, i), "mb_alloc_check");
 }
 
 static void guard_destroy(mb_alloc *a)
@@ -431,13 +441,17 @@ static void guard_destroy(mb_alloc *a)
     if (g->reg_next)
         g->reg_next->reg_prev = g->reg_prev;
     pthread_mutex_unlock(&g_reg_lock);
-    /* Quarantined blocks are checked one last time; live ones were reported as a leak. */
+    /* Every block is checked one last time (live ones were reported as a leak) and goes back. */
     size_t i = 0;
     void *key;
-    uintptr_t v;
-    while ((i = mb__ptrmap_next(&g->blocks, i, &key, &v)) != 0) {
-        verify_block(g, key, v, "mb_alloc_delete");
+    while ((i = mb__ptrmap_next(&g->blocks, i, &key, NULL)) != 0) {
+        verify_live(g, key, &g->blocks.e[i - 1].val, "mb_alloc_delete");
         mb_free(g->inner, hdr_of(key));
+    }
+    for (i = 0; i < g->quar_count; i++) {
+        qent *e = quar_at(g, i);
+        verify_quar(g, e, "mb_alloc_delete");
+        mb_free(g->inner, hdr_of(e->user));
     }
     mb__ptrmap_free(&g->blocks);
     mb__sys_free(g->quar);
@@ -478,6 +492,7 @@ mb_alloc *mb_alloc_guard_new(mb_alloc *inner)
         return NULL;
     }
     g->inner = inner;
+    memset(g->freed_fill, FILL_FREED, sizeof g->freed_fill);
     pthread_mutex_lock(&g_reg_lock);
     g->reg_next = g_reg;
     if (g_reg)

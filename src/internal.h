@@ -160,6 +160,8 @@ bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val);
 uintptr_t *mb__ptrmap_find(const mb__ptrmap *m, const void *key);
 /* Removes key; returns whether it was present (and its value in *val if val != NULL). */
 bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val);
+/* Removes the entry whose value slot is val (from mb__ptrmap_find, still valid). */
+void mb__ptrmap_del_at(mb__ptrmap *m, uintptr_t *val);
 /* Iteration: start with i = 0; returns the next slot index + 1 after a filled slot, 0 at end. */
 size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val);
 void mb__ptrmap_free(mb__ptrmap *m);

@@ -309,7 +309,10 @@ static MB__NOINLINE enum owner locate_large(pool_inst *pi, const void *p, where 
         *size = (size_t)v;
         return OWN_LARGE;
     }
-    for (unsigned i = 0; i < LARGE_RING; i++) {
+    /* Newest first: an address freed, reused and freed again names the size it had last. The
+     * ring is never cleaned when an address is handed out again: the live map is asked first. */
+    for (unsigned k = 1; k <= LARGE_RING; k++) {
+        unsigned i = (pi->ring_pos + LARGE_RING - k) % LARGE_RING;
         if (pi->ring[i] == (uintptr_t)p) {
             w->pl = NULL;
             *size = pi->ring_sizes[i];
@@ -405,9 +408,6 @@ static MB__NOINLINE void *large_alloc(pool_inst *pi, size_t n)
     if (!p)
         return NULL;
     mb__ptrmap_put(&pi->large, p, (uintptr_t)n);
-    for (unsigned i = 0; i < LARGE_RING; i++) /* the address is live again */
-        if (pi->ring[i] == (uintptr_t)p)
-            pi->ring[i] = 0;
     return p;
 }
 
@@ -469,12 +469,8 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
         void *q = mb__sys_realloc(p, n ? n : 1);
         if (!q)
             return NULL;
-        if (q != p) {
+        if (q != p)
             mb__ptrmap_del(&pi->large, p, NULL);
-            for (unsigned i = 0; i < LARGE_RING; i++)
-                if (pi->ring[i] == (uintptr_t)q)
-                    pi->ring[i] = 0;
-        }
         mb__ptrmap_put(&pi->large, q, (uintptr_t)n);
         *old_size = old;
         return q;

@@ -94,15 +94,11 @@ bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val)
     return true;
 }
 
-bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
+/* Empties slot s, shifting later members of its probe run back so no lookup crosses an empty
+ * slot. */
+static void del_slot(mb__ptrmap *m, size_t s)
 {
-    size_t s;
-    if (!find_slot(m, (uintptr_t)key, &s))
-        return false;
-    if (val)
-        *val = m->e[s].val;
     size_t mask = m->cap - 1;
-    /* Shift later members of the probe run back so no lookup crosses an empty slot. */
     for (size_t j = (s + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
         size_t home = slot_of(m->e[j].key, m->cap);
         /* Move j into the hole s unless home lies cyclically in (s, j]. */
@@ -114,7 +110,22 @@ bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
     }
     m->e[s].key = 0;
     m->count--;
+}
+
+bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
+{
+    size_t s;
+    if (!find_slot(m, (uintptr_t)key, &s))
+        return false;
+    if (val)
+        *val = m->e[s].val;
+    del_slot(m, s);
     return true;
+}
+
+void mb__ptrmap_del_at(mb__ptrmap *m, uintptr_t *val)
+{
+    del_slot(m, (size_t)((mb__ptrmap_entry *)(void *)((char *)val - offsetof(mb__ptrmap_entry, val)) - m->e));
 }
 
 size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val)
