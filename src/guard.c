@@ -35,6 +35,8 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,43 +84,63 @@ struct guard {
     size_t evicted_size[EVICTED_RING];
     size_t evicted_pos;
     uint32_t gen;
+    atomic_flag lock; /* this guard's map and quarantine ring: see glock */
     uint8_t freed_fill[FILL_CHUNK]; /* FILL_FREED: what a quarantined block must still hold */
 };
 
-/* Guards are per-thread objects, but another guard (maybe in another thread) reads this one's
- * map and quarantine ring when it attributes a bad free: every change to either, and every such
- * read, happens under this lock. A guard reads its own without it. */
+/* The registry of guards: the list itself is under g_reg_lock. */
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static guard *g_reg;
+
+/* Guards are per-thread objects, but another guard (maybe in another thread) reads this one's
+ * map and quarantine ring when it attributes a bad free, holding g_reg_lock so the guard cannot
+ * go away meanwhile. Every change to the map or the ring, and every such read, holds the guard's
+ * own lock; a guard reads its own without it. The lock is a spin lock: its owner takes it on
+ * every malloc and free (one atomic exchange, where a mutex costs two atomics and a few dozen
+ * instructions) and only a thread attributing a bad free ever contends for it, briefly. */
+static void glock(guard *g)
+{
+    while (atomic_flag_test_and_set_explicit(&g->lock, memory_order_acquire))
+        (void)sched_yield();
+}
+
+static void gunlock(guard *g) { atomic_flag_clear_explicit(&g->lock, memory_order_release); }
 
 /* The header of our block user (the pointer handed out). */
 static inline ghdr *hdr_of(void *user) { return (ghdr *)((uint8_t *)user - CANARY - sizeof(ghdr)); }
 
-static uint64_t mix(uint64_t x)
+/* Both halves of the 128-bit product a * b, folded (wyhash's "mum"): each output bit depends on
+ * every input bit of either factor, in two instructions where 64-bit targets have them. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 {
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 u128;
+    u128 p = (u128)a * b;
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+#else
+    uint64_t x = (a ^ (b >> 32 | b << 32)) * UINT64_C(0xbf58476d1ce4e5b9);
     x ^= x >> 27;
     x *= UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
+    return x ^ (x >> 31) ^ b;
+#endif
 }
 
-/* One mixing round over the fields, each first multiplied by its own odd constant (the products
- * are independent, so this costs little more than one mix): any change of one field changes the
- * sum, and mix spreads it over all 64 bits. */
+/* The fields in two words, each scaled by its own odd constant so that a change of any one field
+ * changes its word, then folded together: one wide multiply for the whole header. */
 static uint64_t checksum(const ghdr *h, const uint8_t *user)
 {
-    uint64_t c = MAGIC ^ (uint64_t)(uintptr_t)user * UINT64_C(0x9e3779b97f4a7c15);
-    c ^= (uint64_t)(uintptr_t)h->owner * UINT64_C(0xc2b2ae3d27d4eb4f);
-    c ^= (uint64_t)h->size * UINT64_C(0x165667b19e3779f9);
-    c ^= ((uint64_t)h->state << 32 | h->gen) * UINT64_C(0xd6e8feb86659fd93);
-    return mix(c);
+    uint64_t a = MAGIC ^ (uint64_t)(uintptr_t)user ^
+                 ((uint64_t)h->state << 32 | h->gen) * UINT64_C(0xd6e8feb86659fd93);
+    uint64_t b = (uint64_t)(uintptr_t)h->owner * UINT64_C(0xc2b2ae3d27d4eb4f) ^
+                 (uint64_t)h->size * UINT64_C(0x165667b19e3779f9);
+    return fold_mul(a ^ UINT64_C(0xa0761d6478bd642f), b ^ UINT64_C(0xe7037ed1a0b428db));
 }
 
 /* The canary of the block at user: 16 bytes derived from its address. */
 static void canary_bytes(const uint8_t *user, uint8_t out[CANARY])
 {
-    uint64_t k0 = mix((uint64_t)(uintptr_t)user ^ UINT64_C(0x5bd1e9955bd1e995));
+    uint64_t k0 = fold_mul((uint64_t)(uintptr_t)user ^ UINT64_C(0x5bd1e9955bd1e995),
+                           UINT64_C(0x8ebc6af09c88c6e3));
     uint64_t k1 = (k0 << 29 | k0 >> 35) ^ UINT64_C(0xa0761d6478bd642f);
     memcpy(out, &k0, 8);
     memcpy(out + 8, &k1, 8);
@@ -164,10 +186,20 @@ static void write_canaries(uint8_t *user, size_t size)
 
 /* ---- verification ---------------------------------------------------------------------- */
 
-/* Checks header and canaries of our block of size bytes, live or (quar) in the quarantine, and
- * a quarantined block's fill. Returns whether it reported damage. where: "mb_free",
- * "mb_alloc_check", ... for the message. */
-static bool verify_block(guard *g, uint8_t *user, size_t size, bool quar, const char *where)
+/* Whether header, canaries and (quar: a quarantined block) fill of our block of size bytes are
+ * intact: the whole check on the common path, inline, without locating the damage. */
+static inline bool block_intact(const guard *g, const uint8_t *user, size_t size, bool quar)
+{
+    const ghdr *h = hdr_of((void *)(uintptr_t)user);
+    uint8_t can[CANARY];
+    canary_bytes(user, can);
+    return h->owner == g && h->size == size && h->state == (quar ? STATE_FREED : STATE_LIVE) &&
+           h->checksum == checksum(h, user) && canary_intact(user - CANARY, can) &&
+           canary_intact(user + size, can) && (!quar || all_freed_fill(g, user, size));
+}
+
+/* verify_block() once block_intact() said no: finds the first damage and reports it. */
+static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, bool quar, const char *where)
 {
     const ghdr *h = hdr_of(user);
     uint8_t can[CANARY];
@@ -208,6 +240,14 @@ static bool verify_block(guard *g, uint8_t *user, size_t size, bool quar, const 
     return true;
 }
 
+/* Checks header and canaries of our block of size bytes, live or (quar) in the quarantine, and
+ * a quarantined block's fill. Returns whether it reported damage. where: "mb_free",
+ * "mb_alloc_check", ... for the message. */
+static inline bool verify_block(guard *g, uint8_t *user, size_t size, bool quar, const char *where)
+{
+    return !block_intact(g, user, size, quar) && report_damage(g, user, size, quar, where);
+}
+
 /* Verifies the live block user, whose map value slot is vp, unless damage was reported before
  * (reported once per block). Returns its value, F_REPORTED set if it reported now or before. */
 static uintptr_t verify_live(guard *g, uint8_t *user, uintptr_t *vp, const char *where)
@@ -215,9 +255,9 @@ static uintptr_t verify_live(guard *g, uint8_t *user, uintptr_t *vp, const char 
     uintptr_t v = *vp;
     if (!(v & F_REPORTED) && verify_block(g, user, v >> 1, false, where)) {
         v |= F_REPORTED;
-        pthread_mutex_lock(&g_reg_lock);
+        glock(g);
         *vp = v; /* a value overwritten in place: the slot stays valid */
-        pthread_mutex_unlock(&g_reg_lock);
+        gunlock(g);
     }
     return v;
 }
@@ -274,6 +314,7 @@ static uintptr_t *vet(guard *g, uint8_t *user, const char *what)
     for (guard *o = g_reg; o && !other; o = o->reg_next) {
         if (o == g)
             continue;
+        glock(o);
         if (mb__ptrmap_get(&o->blocks, user, &ov)) {
             other = o;
             live = true;
@@ -281,6 +322,7 @@ static uintptr_t *vet(guard *g, uint8_t *user, const char *what)
             other = o;
             ov = (uintptr_t)q->size << 1;
         }
+        gunlock(o);
     }
     char oname[128];
     unsigned long oid = 0;
@@ -324,11 +366,11 @@ static void *guard_malloc(mb_alloc *a, size_t size)
         return NULL;
     uint8_t *user = raw + sizeof(ghdr) + CANARY;
     /* Room in the map and the entry, under one hold of the lock (other guards read our map). */
-    pthread_mutex_lock(&g_reg_lock);
+    glock(g);
     bool ok = mb__ptrmap_reserve(&g->blocks, 1);
     if (ok)
         mb__ptrmap_put(&g->blocks, user, (uintptr_t)size << 1);
-    pthread_mutex_unlock(&g_reg_lock);
+    gunlock(g);
     if (!ok) {
         mb_free(g->inner, raw);
         return NULL;
@@ -355,19 +397,18 @@ static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp, bool
     memset(user, FILL_FREED, size);
     bool keep = size <= QUAR_BYTES;
     size_t nout = 0, out_bytes = 0;
-    if (keep) {
-        while (nout < g->quar_count &&
-               (g->quar_count - nout == QUAR_BLOCKS || g->quar_bytes - out_bytes + size > QUAR_BYTES)) {
-            qent *e = quar_at(g, nout++);
-            verify_quar(g, e, "quarantine eviction");
-            out_bytes += e->size;
-        }
+    while (keep && nout < g->quar_count &&
+           (g->quar_count - nout == QUAR_BLOCKS || g->quar_bytes - out_bytes + size > QUAR_BYTES)) {
+        qent *e = quar_at(g, nout++);
+        verify_quar(g, e, "quarantine eviction");
+        out_bytes += e->size;
     }
-    qent out[QUAR_BLOCKS];
-    pthread_mutex_lock(&g_reg_lock);
+    /* The push below can only overwrite the first entry popped (when the ring is full): the others
+     * stay in the ring's memory, outside its live window, until they are released. */
+    qent first = nout ? *quar_at(g, 0) : (qent){NULL, 0, false};
+    size_t old_head = g->quar_head;
+    glock(g);
     mb__ptrmap_del_at(&g->blocks, vp);
-    for (size_t i = 0; i < nout; i++)
-        out[i] = *quar_at(g, i);
     g->quar_head = (g->quar_head + nout) % QUAR_BLOCKS;
     g->quar_count -= nout;
     g->quar_bytes -= out_bytes;
@@ -377,10 +418,11 @@ static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp, bool
         g->quar_count++;
         g->quar_bytes += size;
     }
-    pthread_mutex_unlock(&g_reg_lock);
+    gunlock(g);
     for (size_t i = 0; i < nout; i++) {
-        remember_evicted(g, out[i].user, out[i].size);
-        mb_free(g->inner, hdr_of(out[i].user));
+        const qent *e = i ? &g->quar[(old_head + i) % QUAR_BLOCKS] : &first;
+        remember_evicted(g, e->user, e->size);
+        mb_free(g->inner, hdr_of(e->user));
     }
     if (!keep) { /* verified and filled, released at once */
         remember_evicted(g, user, size);
@@ -492,6 +534,7 @@ mb_alloc *mb_alloc_guard_new(mb_alloc *inner)
         return NULL;
     }
     g->inner = inner;
+    atomic_flag_clear(&g->lock);
     memset(g->freed_fill, FILL_FREED, sizeof g->freed_fill);
     pthread_mutex_lock(&g_reg_lock);
     g->reg_next = g_reg;

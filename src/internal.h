@@ -150,8 +150,15 @@ typedef struct mb__ptrmap {
     size_t cap; /* power of two, or 0 */
     size_t count;
 } mb__ptrmap;
-/* Ensures room for `extra` more keys without allocating. false on ENOMEM (map unchanged). */
-bool mb__ptrmap_reserve(mb__ptrmap *m, size_t extra);
+/* mb__ptrmap_reserve's out-of-line half: grows the table if extra more keys do not fit. */
+bool mb__ptrmap_grow(mb__ptrmap *m, size_t extra);
+/* Ensures room for `extra` more keys, so the next puts of new keys do not allocate. false on
+ * ENOMEM (map unchanged). */
+static inline bool mb__ptrmap_reserve(mb__ptrmap *m, size_t extra)
+{
+    /* The load factor stays at or below 1/4 (ptrmap.c). */
+    return (m->count + extra >= m->count && m->count + extra <= m->cap / 4) || mb__ptrmap_grow(m, extra);
+}
 /* Inserts or overwrites. Needs a prior successful reserve for a new key. */
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val);
 bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val);
