@@ -19,11 +19,13 @@ const char *const mbf_fill_values[8] = {"0", "-0", "1", "-1.5", "3.25", "1e+300"
 const char *const mbf_means[8] = {"0", "1", "-2.5", "1e+06", "0.5", "nan", "inf", "-inf"};
 const char *const mbf_sds[8] = {"1", "0", "0.5", "3", "0.001", "-1", "nan", "inf"};
 
-/* Every class boundary region, the small/large switch, and large sizes. */
+/* Every pool class boundary region (a class of 16k bytes holds requests up to 16k - 2, less the
+ * redzone where a tool is watching: 16k - 18 -- either way 14 mod 16), the small/large switch
+ * (510 plain, 494 with a redzone), and large sizes. */
 const size_t mbf_edge_sizes[64] = {
-    0,    1,    8,    15,   16,   17,   31,   32,   33,   47,    48,    49,    63,     64,
-    65,   127,  128,  129,  255,  256,  257,  479,  480,  481,   495,   496,   497,    511,
-    512,  513,  514,  528,  24,   40,   80,   160,  200,  300,   400,   600,   1000,   1023,
+    0,    1,    8,    14,   15,   16,   30,   31,   32,   46,    47,    48,    62,     63,
+    64,   126,  127,  128,  254,  255,  256,  478,  479,  480,   494,   495,   496,    510,
+    511,  512,  513,  528,  24,   40,   80,   160,  200,  300,   400,   600,   1000,   1023,
     1024, 1025, 2048, 4095, 4096, 4097, 8192, 16384, 16385, 32768, 65535, 65536, 65537, 131072,
     262144, 262145, 524288, 1048576, 1048577, 2097152, 4194304, 4194305};
 

@@ -27,7 +27,7 @@
  *
  *   slot   byte % 8.  fam  byte % 5: system pool guard(system) guard(pool) custom.
  *   size   first byte z:  0..127 the value itself; 128..191 an edge value from mbf_edge_sizes
- *          (every class boundary 16k-1, 16k, 16k+1 up to 513, then large sizes); 192..253 a
+ *          (every pool class boundary 16k-2, 16k-1, 16k up to 513, then large sizes); 192..253 a
  *          16-bit little-endian value in the next two bytes; 254 SIZE_MAX/8+1 (an element count
  *          whose byte size overflows); 255 SIZE_MAX. Buffer ops read it as an element count,
  *          raw ops as bytes.
