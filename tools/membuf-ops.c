@@ -487,10 +487,43 @@ static bool slot_move_then_drop(int d, mbf_prog *p, const char *want)
     return false;
 }
 
+/* Folds: an init (malloc) followed, next on its slot, by a resize (realloc) becomes one init
+ * (malloc) of the resized size, which deleting either op alone cannot reach. Every accepted fold
+ * removes an op. */
+static bool fold_resize(int d, mbf_prog *p, const char *want)
+{
+    for (size_t k = 0; k < p->n; k++) {
+        const mbf_op *op = &p->ops[k];
+        if (op->kind != MBF_INIT && op->kind != MBF_MALLOC)
+            continue;
+        uint8_t follow = op->kind == MBF_INIT ? MBF_RESIZE : MBF_REALLOC;
+        size_t j = k + 1;
+        while (j < p->n && (p->ops[j].slot != op->slot || p->ops[j].kind == MBF_MISUSE ||
+                            p->ops[j].kind == MBF_SYS_FAIL || p->ops[j].kind == MBF_RENEW))
+            j++;
+        if (j == p->n || p->ops[j].kind != follow)
+            continue;
+        cand.n = 0;
+        for (size_t i = 0; i < p->n; i++) {
+            if (i == j)
+                continue;
+            cand.ops[cand.n] = p->ops[i];
+            if (i == k) {
+                cand.ops[cand.n].size_code = p->ops[j].size_code;
+                cand.ops[cand.n].size16 = p->ops[j].size16;
+            }
+            cand.n++;
+        }
+        if (keep_if_same(d, p, want))
+            return true;
+    }
+    return false;
+}
+
 /* Delta debugging over ops: drop chunks of ops (halving the chunk size down to single ops),
- * then simplify arguments one op at a time, then (for 16 ops or fewer) move a slot's ops to
- * another slot where that lets an op go; repeat until nothing changes. Every candidate kept
- * fails with the same signature as the original. */
+ * then simplify arguments one op at a time, then fold a resize into the init before it, then
+ * (for 16 ops or fewer) move a slot's ops to another slot where that lets an op go; repeat until
+ * nothing changes. Every candidate kept fails with the same signature as the original. */
 static void shrink(int d, mbf_prog *p, const char *want)
 {
     for (bool changed = true; changed;) {
@@ -519,6 +552,8 @@ static void shrink(int d, mbf_prog *p, const char *want)
                 }
             }
         }
+        if (!changed && fold_resize(d, p, want))
+            changed = true;
         if (!changed && p->n <= 16 && slot_move_then_drop(d, p, want))
             changed = true;
     }
