@@ -199,7 +199,8 @@ static inline bool block_intact(const guard *g, const uint8_t *user, size_t size
 }
 
 /* verify_block() once block_intact() said no: finds the first damage and reports it. */
-static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, bool quar, const char *where)
+static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, bool quar,
+                                       const char *where)
 {
     const ghdr *h = hdr_of(user);
     uint8_t can[CANARY];
@@ -271,7 +272,11 @@ static void verify_quar(guard *g, qent *e, const char *where)
 
 /* ---- quarantine ------------------------------------------------------------------------ */
 
-static qent *quar_at(const guard *g, size_t i) { return &g->quar[(g->quar_head + i) % QUAR_BLOCKS]; }
+/* The quarantine's i-th oldest entry. */
+static qent *quar_at(const guard *g, size_t i)
+{
+    return &g->quar[(g->quar_head + i) % QUAR_BLOCKS];
+}
 
 /* The quarantine entry of user, or NULL. */
 static const qent *quar_find(const guard *g, const void *user)

@@ -123,7 +123,8 @@ static void usable_unlink(pool_inst *pi, arena *ar)
 /* ar takes its slot of the direct-mapped table. */
 static void direct_set(pool_inst *pi, arena *ar)
 {
-    pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS] = (direct_slot){(uintptr_t)ar->base, ar};
+    uintptr_t base = (uintptr_t)ar->base;
+    pi->direct[(base >> ARENA_SHIFT) % DIRECT_SLOTS] = (direct_slot){base, ar};
 }
 
 static arena *arena_new(pool_inst *pi)

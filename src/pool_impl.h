@@ -67,8 +67,8 @@ typedef struct pool_class {
 } pool_class;
 
 /* A slot of the direct-mapped arena table: the arena's base beside it, so the lookup reads one
- * entry instead of following the pointer. Empty: base DIRECT_EMPTY, which no arena base (ARENA_SIZE
- * aligned) equals. */
+ * entry instead of following the pointer. Empty: base DIRECT_EMPTY, which no arena base
+ * (ARENA_SIZE-aligned) equals. */
 typedef struct direct_slot {
     uintptr_t base;
     arena *ar;
