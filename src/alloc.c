@@ -206,12 +206,9 @@ void mb_free(mb_alloc *a, void *p)
         uint16_t tag;
         pool_hdr *pl = live_small_block(pi, p, &tag);
         if (MB__LIKELY(pl != NULL)) {
-            tag_store(p, tag & TAG_SIZE);
             a->stats.fast_out++;
             a->stats.bytes_out += tag & TAG_SIZE;
-            mb__track_block_free(pi, p, pl->size - TAG_BYTES);
-            if (MB__UNLIKELY(pool_push(pl, p)))
-                mb__pool_free_adjust(pi, pl);
+            small_free_block(pi, pl, p, tag & TAG_SIZE);
             return;
         }
     }

@@ -127,7 +127,7 @@ static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 
 /* The fields in two words, each scaled by its own odd constant so that a change of any one field
  * changes its word, then folded together: one wide multiply for the whole header. */
-static uint64_t checksum(const ghdr *h, const uint8_t *user)
+static inline uint64_t checksum(const ghdr *h, const uint8_t *user)
 {
     uint64_t a = MAGIC ^ (uint64_t)(uintptr_t)user ^
                  ((uint64_t)h->state << 32 | h->gen) * UINT64_C(0xd6e8feb86659fd93);
@@ -186,30 +186,36 @@ static void write_canaries(uint8_t *user, size_t size)
 
 /* ---- verification ---------------------------------------------------------------------- */
 
+/* Whether the header of our block of size bytes (quar: in the quarantine) is as we wrote it. */
+static inline bool header_intact(const guard *g, const uint8_t *user, size_t size, bool quar)
+{
+    const ghdr *h = hdr_of((void *)(uintptr_t)user);
+    return h->owner == g && h->size == size && h->state == (quar ? STATE_FREED : STATE_LIVE) &&
+           h->checksum == checksum(h, user);
+}
+
 /* Whether header, canaries and (quar: a quarantined block) fill of our block of size bytes are
  * intact: the whole check on the common path, inline, without locating the damage. */
 static inline bool block_intact(const guard *g, const uint8_t *user, size_t size, bool quar)
 {
-    const ghdr *h = hdr_of((void *)(uintptr_t)user);
+    if (!header_intact(g, user, size, quar))
+        return false;
     uint8_t can[CANARY];
     canary_bytes(user, can);
-    return h->owner == g && h->size == size && h->state == (quar ? STATE_FREED : STATE_LIVE) &&
-           h->checksum == checksum(h, user) && canary_intact(user - CANARY, can) &&
-           canary_intact(user + size, can) && (!quar || all_freed_fill(g, user, size));
+    return canary_intact(user - CANARY, can) && canary_intact(user + size, can) &&
+           (!quar || all_freed_fill(g, user, size));
 }
 
 /* verify_block() once block_intact() said no: finds the first damage and reports it. */
 static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, bool quar,
                                        const char *where)
 {
-    const ghdr *h = hdr_of(user);
     uint8_t can[CANARY];
     canary_bytes(user, can);
     const char *what = NULL;
     mb_violation kind = MB_UNDERFLOW;
     size_t off = 0;
-    if (h->owner != g || h->size != size || h->state != (quar ? STATE_FREED : STATE_LIVE) ||
-        h->checksum != checksum(h, user)) {
+    if (!header_intact(g, user, size, quar)) {
         what = "header overwritten";
     } else if (!canary_intact(user - CANARY, can)) {
         what = "front canary overwritten";
@@ -386,15 +392,17 @@ static void *guard_malloc(mb_alloc *a, size_t size)
     return user;
 }
 
-/* Moves the live, vetted block user (map value v, in the slot vp) into the quarantine: verified
- * first when verify is set (and not reported before), then marked freed and filled. The blocks it
- * pushes out are verified and, with this block's move from the map to the ring (one hold of the
- * lock), leave the quarantine; they go back to inner afterwards. A block too big to keep is
- * released at once. */
-static void quarantine(guard *g, uint8_t *user, uintptr_t v, uintptr_t *vp, bool verify)
+/* Moves the live, vetted block user, whose map value slot is vp, into the quarantine: verified
+ * first unless already_verified (or damage was reported before), then marked freed and filled.
+ * The blocks it pushes out are verified and, with this block's move from the map to the ring
+ * (one hold of the lock), leave the quarantine; they go back to inner afterwards. A block too big
+ * to keep is released at once. */
+static void quarantine(guard *g, uint8_t *user, uintptr_t *vp, bool already_verified)
 {
+    uintptr_t v = *vp;
     size_t size = v >> 1;
-    if (verify && !(v & F_REPORTED) && verify_block(g, user, size, false, "mb_free"))
+    /* Inline here rather than through verify_live: the map slot is about to go. */
+    if (!already_verified && !(v & F_REPORTED) && verify_block(g, user, size, false, "mb_free"))
         v |= F_REPORTED;
     write_header(g, user, size, STATE_FREED, hdr_of(user)->gen);
     if (v & F_REPORTED) /* damage was reported once; re-arm the canaries for the quarantine */
@@ -442,7 +450,7 @@ static bool guard_free(mb_alloc *a, void *p, size_t *size)
     if (!vp)
         return false;
     *size = *vp >> 1;
-    quarantine(g, p, *vp, vp, true);
+    quarantine(g, p, vp, false);
     return true;
 }
 
@@ -452,15 +460,14 @@ static void *guard_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
     uintptr_t *vp = vet(g, p, "mb_realloc");
     if (!vp)
         return NULL;
-    uintptr_t v = verify_live(g, p, vp, "mb_realloc");
-    size_t old = v >> 1;
+    size_t old = verify_live(g, p, vp, "mb_realloc") >> 1;
     /* Always move, so a caller that keeps using the old pointer is caught. */
     uint8_t *q = guard_malloc(a, size);
     if (!q)
         return NULL;
     memcpy(q, p, old < size ? old : size);
-    /* guard_malloc added a key, so the slot is looked up again; already verified. */
-    quarantine(g, p, v, mb__ptrmap_find(&g->blocks, p), false);
+    /* guard_malloc added a key, so the slot is looked up again. */
+    quarantine(g, p, mb__ptrmap_find(&g->blocks, p), true);
     *old_size = old;
     return q;
 }
@@ -472,7 +479,7 @@ static void guard_check(mb_alloc *a)
     void *key;
     /* verify_live may update values in place, which never moves a key. */
     while ((i = mb__ptrmap_next(&g->blocks, i, &key, NULL)) != 0)
-        verify_live(g, key, &g->blocks.e[i - 1].val, "mb_alloc_check");
+        verify_live(g, key, mb__ptrmap_find(&g->blocks, key), "mb_alloc_check");
     for (i = 0; i < g->quar_count; i++)
         verify_quar(g, quar_at(g, i), "mb_alloc_check");
 }
@@ -492,7 +499,7 @@ static void guard_destroy(mb_alloc *a)
     size_t i = 0;
     void *key;
     while ((i = mb__ptrmap_next(&g->blocks, i, &key, NULL)) != 0) {
-        verify_live(g, key, &g->blocks.e[i - 1].val, "mb_alloc_delete");
+        verify_live(g, key, mb__ptrmap_find(&g->blocks, key), "mb_alloc_delete");
         mb_free(g->inner, hdr_of(key));
     }
     for (i = 0; i < g->quar_count; i++) {

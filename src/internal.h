@@ -150,14 +150,16 @@ typedef struct mb__ptrmap {
     size_t cap; /* power of two, or 0 */
     size_t count;
 } mb__ptrmap;
-/* mb__ptrmap_reserve's out-of-line half: grows the table if extra more keys do not fit. */
+/* At most 1 / MB__PTRMAP_LOAD_DIV of a map's slots hold keys (the reason: ptrmap.c). */
+#define MB__PTRMAP_LOAD_DIV 4
+/* mb__ptrmap_reserve's out-of-line half: grows the table so that extra more keys fit. */
 bool mb__ptrmap_grow(mb__ptrmap *m, size_t extra);
 /* Ensures room for `extra` more keys, so the next puts of new keys do not allocate. false on
  * ENOMEM (map unchanged). */
 static inline bool mb__ptrmap_reserve(mb__ptrmap *m, size_t extra)
 {
-    /* The load factor stays at or below 1/4 (ptrmap.c). */
-    return (m->count + extra >= m->count && m->count + extra <= m->cap / 4) || mb__ptrmap_grow(m, extra);
+    return (m->count + extra >= m->count && m->count + extra <= m->cap / MB__PTRMAP_LOAD_DIV) ||
+           mb__ptrmap_grow(m, extra);
 }
 /* Inserts or overwrites. Needs a prior successful reserve for a new key. */
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val);

@@ -70,10 +70,10 @@
  * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
- * Speed: the fast paths (small_alloc_fast, live_small_block, pool_push) live in pool_impl.h, and
- * the generic layer's mb_malloc and mb_free inline them for pool instances: no vtable call, no
- * stack frame, the statistics counted once per call; everything else (carving, new pools, full
- * and empty pools, large blocks, bad frees) goes through the vtable to this file.
+ * Speed: the fast paths (small_alloc_fast, live_small_block, small_free_block) live in
+ * pool_impl.h, and the generic layer's mb_malloc and mb_free inline them for pool instances: no
+ * vtable call, no stack frame, the statistics counted once per call; everything else (carving,
+ * new pools, full and empty pools, large blocks, bad frees) goes through the vtable to this file.
  * bench/churn.c measures them.
  *
  * Under ASan free blocks, unused tails and redzones are poisoned; under MEMBUF_VALGRIND the
@@ -297,8 +297,8 @@ static MB__NOINLINE arena *arena_lookup_slow(pool_inst *pi, const uint8_t *base)
 
 static inline arena *arena_lookup(pool_inst *pi, uintptr_t u)
 {
-    arena *ar = direct_arena(pi, u);
-    return MB__LIKELY(ar) ? ar : arena_lookup_slow(pi, (const uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)));
+    const direct_slot *d = direct_hit(pi, u);
+    return MB__LIKELY(d) ? d->ar : arena_lookup_slow(pi, (const uint8_t *)(u & ~(uintptr_t)(ARENA_SIZE - 1)));
 }
 
 /* locate() for an address outside every arena: a live large block, a recently freed one, or
@@ -393,14 +393,6 @@ void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 }
 
 
-static inline void small_free(pool_inst *pi, const where *w)
-{
-    tag_store(w->blk, tag_load(w->blk) & TAG_SIZE);
-    mb__track_block_free(pi, w->blk, w->pl->size - TAG_BYTES);
-    if (pool_push(w->pl, w->blk))
-        mb__pool_free_adjust(pi, w->pl);
-}
-
 static MB__NOINLINE void *large_alloc(pool_inst *pi, size_t n)
 {
     if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
@@ -438,7 +430,7 @@ static bool pool_free(mb_alloc *a, void *p, size_t *size)
     where w;
     enum owner o = locate(pi, p, &w, size);
     if (o == OWN_SMALL) {
-        small_free(pi, &w);
+        small_free_block(pi, w.pl, w.blk, *size);
         return true;
     }
     if (!vet(pi, o, p, *size, "mb_free"))
@@ -482,7 +474,7 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
         return NULL;
     memcpy(q, p, old < n ? old : n);
     if (o == OWN_SMALL) {
-        small_free(pi, &w); /* q is in another class, so w still names p */
+        small_free_block(pi, w.pl, w.blk, old); /* q is in another class: w still names p */
     } else {
         large_forget(pi, p, old);
         mb__sys_free(p);

@@ -122,12 +122,13 @@ static inline void tag_store(void *blk, uint16_t t)
 }
 _Static_assert(MB__REDZONE == 0 || MB__REDZONE >= 8, "the tag's 8-byte granule is all redzone");
 
-/* The arena of address u if the direct-mapped table has it (pool.c's arena_lookup falls back to
- * the map); NULL otherwise. */
-static inline arena *direct_arena(const pool_inst *pi, uintptr_t u)
+/* The direct-mapped table's slot for address u if it holds u's arena (then its ar is not NULL:
+ * an empty slot matches no address); NULL otherwise, and pool.c's arena_lookup falls back to
+ * the map. */
+static inline const direct_slot *direct_hit(const pool_inst *pi, uintptr_t u)
 {
     const direct_slot *d = &pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
-    return d->base == (u & ~(uintptr_t)(ARENA_SIZE - 1)) ? d->ar : NULL;
+    return d->base == (u & ~(uintptr_t)(ARENA_SIZE - 1)) ? d : NULL;
 }
 
 /* Whether u, inside ar, is the start of a block carved from its pool (*plp then names the pool).
@@ -187,17 +188,25 @@ static inline bool pool_push(pool_hdr *pl, uint8_t *blk)
     return ref == 0 || was_full;
 }
 
+/* Frees blk, a live small block of pl whose requested size is size: tag and tools say freed,
+ * the block goes on pl's free list. Statistics are the caller's. */
+static inline void small_free_block(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t size)
+{
+    tag_store(blk, (uint16_t)size);
+    mb__track_block_free(pi, blk, pl->size - TAG_BYTES);
+    if (MB__UNLIKELY(pool_push(pl, blk)))
+        mb__pool_free_adjust(pi, pl);
+}
+
 /* The pool of p if p is a live small block of pi, with *tag its tag; NULL otherwise (a large
  * block, a bad free, or a block whose arena is not in the direct-mapped table), nothing read
  * outside our own descriptors and blocks. */
 static inline pool_hdr *live_small_block(pool_inst *pi, const void *p, uint16_t *tag)
 {
     uintptr_t u = (uintptr_t)p;
-    const direct_slot *d = &pi->direct[(u >> ARENA_SHIFT) % DIRECT_SLOTS];
+    const direct_slot *d = direct_hit(pi, u);
     pool_hdr *pl;
-    /* A slot that holds u's arena base is never empty (see direct_arena). */
-    if (MB__UNLIKELY(d->base != (u & ~(uintptr_t)(ARENA_SIZE - 1))) ||
-        MB__UNLIKELY(!block_at(d->ar, u, &pl)))
+    if (MB__UNLIKELY(!d) || MB__UNLIKELY(!block_at(d->ar, u, &pl)))
         return NULL;
     *tag = tag_load(p);
     return MB__LIKELY(*tag & TAG_LIVE) ? pl : NULL;

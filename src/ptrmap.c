@@ -1,8 +1,9 @@
-/* Open-addressing pointer map: linear probing, load factor <= 1/4, backward-shift deletion (no
- * tombstones), Fibonacci hashing. Keys are block addresses, so the low 4 bits carry no entropy.
- * Key and value sit side by side, so a lookup touches one cache line, not two. At 1/2 a deletion
- * shifted about 3.3 entries of its probe run on the guard's churn (cachegrind); at 1/4 the runs
- * are short enough that the guard's free costs 4% fewer instructions, for 16 more bytes per key. */
+/* Open-addressing pointer map: linear probing, load factor <= 1/MB__PTRMAP_LOAD_DIV (1/4),
+ * backward-shift deletion (no tombstones), Fibonacci hashing. Keys are block addresses, so the
+ * low 4 bits carry no entropy. Key and value sit side by side, so a lookup touches one cache
+ * line, not two. At 1/2 a deletion shifted about 3.3 entries of its probe run on the guard's
+ * churn (cachegrind); at 1/4 the runs are short enough that the guard's free costs 4% fewer
+ * instructions, for 16 more bytes per key. */
 #include "internal.h"
 
 #include <string.h>
@@ -16,7 +17,7 @@ static size_t slot_of(uintptr_t key, size_t cap)
 static bool grow(mb__ptrmap *m, size_t want)
 {
     size_t cap = m->cap ? m->cap : 16;
-    while (cap / 4 < want) {
+    while (cap / MB__PTRMAP_LOAD_DIV < want) {
         if (cap > SIZE_MAX / 4 / sizeof(mb__ptrmap_entry))
             return false;
         cap *= 2;
@@ -44,11 +45,7 @@ static bool grow(mb__ptrmap *m, size_t want)
 bool mb__ptrmap_grow(mb__ptrmap *m, size_t extra)
 {
     size_t want;
-    if (!mb__add(m->count, extra, &want))
-        return false;
-    if (m->cap && want <= m->cap / 4)
-        return true;
-    return grow(m, want);
+    return mb__add(m->count, extra, &want) && grow(m, want); /* grow keeps a table big enough */
 }
 
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val)

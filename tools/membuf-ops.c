@@ -421,6 +421,12 @@ static bool keep_if_same(int d, mbf_prog *p, const char *want)
     return false;
 }
 
+/* Whether op names a slot (misuse, sys-fail-after and renew use the byte for something else). */
+static bool has_slot(const mbf_op *op)
+{
+    return op->kind != MBF_MISUSE && op->kind != MBF_SYS_FAIL && op->kind != MBF_RENEW;
+}
+
 /* Other versions of one op to try, simplest first: sizes toward small ones, every other slot,
  * families toward system, arguments toward 0. Returns how many were written to out. */
 static size_t simpler(const mbf_op *op, mbf_op out[24])
@@ -437,7 +443,7 @@ static size_t simpler(const mbf_op *op, mbf_op out[24])
             }
     }
     /* Lower slots and families: each accepted change moves toward 0, so this terminates. */
-    if (op->kind != MBF_MISUSE && op->kind != MBF_SYS_FAIL && op->kind != MBF_RENEW)
+    if (has_slot(op))
         for (uint8_t sl = 0; sl < op->slot; sl++) {
             out[n] = *op;
             out[n++].slot = sl;
@@ -465,14 +471,13 @@ static bool slot_move_then_drop(int d, mbf_prog *p, const char *want)
     static mbf_prog moved;
     for (size_t k = 0; k < p->n; k++) {
         const mbf_op *op = &p->ops[k];
-        if (op->kind == MBF_MISUSE || op->kind == MBF_SYS_FAIL || op->kind == MBF_RENEW)
+        if (!has_slot(op))
             continue;
         for (uint8_t sl = (uint8_t)(op->slot + 1); sl < MBF_SLOTS; sl++) {
             moved = *p;
             /* The op and every later op on the same slot move together. */
             for (size_t j = k; j < moved.n; j++)
-                if (moved.ops[j].slot == op->slot && moved.ops[j].kind != MBF_MISUSE &&
-                    moved.ops[j].kind != MBF_SYS_FAIL && moved.ops[j].kind != MBF_RENEW)
+                if (moved.ops[j].slot == op->slot && has_slot(&moved.ops[j]))
                     moved.ops[j].slot = sl;
             for (size_t drop = 0; drop < moved.n; drop++) {
                 cand.n = 0;
@@ -498,8 +503,7 @@ static bool fold_resize(int d, mbf_prog *p, const char *want)
             continue;
         uint8_t follow = op->kind == MBF_INIT ? MBF_RESIZE : MBF_REALLOC;
         size_t j = k + 1;
-        while (j < p->n && (p->ops[j].slot != op->slot || p->ops[j].kind == MBF_MISUSE ||
-                            p->ops[j].kind == MBF_SYS_FAIL || p->ops[j].kind == MBF_RENEW))
+        while (j < p->n && (p->ops[j].slot != op->slot || !has_slot(&p->ops[j])))
             j++;
         if (j == p->n || p->ops[j].kind != follow)
             continue;
