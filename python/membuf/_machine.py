@@ -21,13 +21,12 @@ makes exactly the requests a Buffer makes, and collect the subclass's TestCase:
 
     TestSomeMemory = SomeMemoryMachine.TestCase
 """
-import gc
-
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import membuf
+from membuf._cleanup import close_or_defer as _close
 
 #: Settings for running the machine in CI: no example database written, no per-example deadline
 #: (sanitizer and Valgrind runs are slow), and reproducible examples.
@@ -172,7 +171,10 @@ class BufferMachine(RuleBasedStateMachine):
         self.store(self.objs[slot], i, value)
         m[i] = value
 
-    @precondition(lambda self: self.has_fill_normal)
+    def _fill_normal_applies(self):
+        return self.has_fill_normal
+
+    @precondition(_fill_normal_applies)
     @rule(slot=st.integers(0, SLOTS - 1), seed=st.integers(0, 2 ** 64 - 1))
     def fill_normal_object(self, slot, seed):
         self.steps.append(("fill_normal", slot, seed))
@@ -230,8 +232,7 @@ class BufferMachine(RuleBasedStateMachine):
                     self.release(obj)
             self.objs = self.model = None
             obj = None
-            gc.collect()
-            self.alloc.close()
+            _close(self.alloc)
         finally:
             self.rec.__exit__(None, None, None)
         assert not self.rec, f"violations reported at teardown: {list(self.rec)}"

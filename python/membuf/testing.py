@@ -20,9 +20,10 @@ import itertools
 import pytest
 
 import membuf
+from membuf._cleanup import close_or_defer, close_pending
 
-__all__ = ["BufferMachine", "FaultLoopError", "Recorder", "fail_after", "fault_loop",
-           "membuf_recorder"]
+__all__ = ["BufferMachine", "FaultLoopError", "Recorder", "close_or_defer", "close_pending",
+           "fail_after", "fault_loop", "machine_settings", "membuf_recorder"]
 
 
 @contextlib.contextmanager
@@ -84,33 +85,33 @@ def fault_loop(alloc, operation, *, setup=None, state=None, teardown=None, alway
             try:
                 operation(*args)
             except MemoryError as e:
-                failed = e
+                failed = repr(e)  # not e: its traceback would keep obj alive
         s1 = alloc.stats()
         injected = s1.failures > s0.failures
-        mode = "always" if always else "once"
+        where = f"run k={k} ({'always' if always else 'once'})"
+        problem = None
         if failed is not None and not injected:
-            raise FaultLoopError(f"run k={k} ({mode}): MemoryError ({failed}) but no request to "
-                                 f"{alloc.name} failed")
-        if failed is not None:
-            if _live(s1) != _live(s0):
-                raise FaultLoopError(
-                    f"run k={k} ({mode}): after the MemoryError {alloc.name} has "
-                    f"{s1.live_blocks} live blocks ({s1.live_bytes} bytes), before the "
-                    f"operation {s0.live_blocks} ({s0.live_bytes} bytes)")
-            if state is not None:
-                after = state(*args)
-                if after != before:
-                    raise FaultLoopError(f"run k={k} ({mode}): the failed operation changed the "
-                                         f"state: before {before!r}, after {after!r}")
+            problem = f"{where}: {failed} but no request to {alloc.name} failed"
+        elif failed is not None and _live(s1) != _live(s0):
+            problem = (f"{where}: after the MemoryError {alloc.name} has {s1.live_blocks} live "
+                       f"blocks ({s1.live_bytes} bytes), before the operation "
+                       f"{s0.live_blocks} ({s0.live_bytes} bytes)")
+        elif failed is not None and state is not None:
+            after = state(*args)
+            if after != before:
+                problem = (f"{where}: the failed operation changed the state: before "
+                           f"{before!r}, after {after!r}")
         if setup is not None:
+            # Torn down before any error is raised, so the error does not keep obj alive.
             if teardown is not None:
                 teardown(obj)
-            del obj, args
+            obj = args = None
             now = _settle(alloc, base)
-            if now != base:
-                raise FaultLoopError(
-                    f"run k={k} ({mode}): leak: {now[0] - base[0]} block(s) "
-                    f"({now[1] - base[1]} bytes) of {alloc.name} still live after teardown")
+            if problem is None and now != base:
+                problem = (f"{where}: leak: {now[0] - base[0]} block(s) ({now[1] - base[1]} "
+                           f"bytes) of {alloc.name} still live after teardown")
+        if problem is not None:
+            raise FaultLoopError(problem)
         if failed is None and not injected:
             return k
     raise AssertionError("not reached")
@@ -167,13 +168,13 @@ class Recorder:
         if self.finished:
             return
         self.finished = True
-        gc.collect()
         problems = []
         for alloc in reversed(self._allocs):
             try:
                 alloc.close()
             except RuntimeError as e:
-                problems.append(str(e))
+                if not close_or_defer(alloc):  # retried after a garbage collection
+                    problems.append(str(e))
         self._allocs.clear()
         bad = self.unexpected()
         if strict and (bad or problems):
