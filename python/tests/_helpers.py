@@ -10,6 +10,15 @@ import traceback
 
 import membuf
 
+# ci/python.sh's slow legs (ASan) scale the Hypothesis example counts by this factor.
+SCALE = float(os.environ.get("MEMBUF_TEST_SCALE", "1"))
+
+
+def examples(n):
+    """n Hypothesis examples, scaled by MEMBUF_TEST_SCALE (at least 10)."""
+    return max(10, int(n * SCALE))
+
+
 FAMILIES = {
     "system": membuf.system,
     "pool": membuf.pool,

@@ -215,7 +215,6 @@ def test_a_fresh_downstream_module_builds_with_the_contract_and_shares(tmp_path)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(membuf.__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = package_parent
-    env.pop("LD_PRELOAD", None)  # the compiler and linker run uninstrumented
     build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The Python and Cython face (python/): builds the package and the examples, then runs
+# python/tests in four legs, and checks an install:
+#   plain     the package in place (python/membuf: libmembuf.so.0 + membuf._core), the examples
+#             in place (python/examples) -- after this, PYTHONPATH=python python3 -c 'import membuf'
+#   debug     the same tests under PYTHONMALLOC=debug
+#   asan      library (MEMBUF_ASAN=ON, clang) + extension + examples built with ASan in
+#             build/python/asan; the ASan runtime preloaded, PYTHONMALLOC=malloc,
+#             detect_leaks=0, reports to files, zero required
+#   valgrind  library with MEMBUF_VALGRIND=ON in build/python/valgrind; the tests marked smoke
+#             under memcheck (PYTHONMALLOC=malloc, Debian's python3.supp), zero errors required
+#   install   pip install --no-build-isolation --target <tmp> ./python; the installed package
+#             imports from elsewhere and a downstream module builds against it and shares stats
+#
+# usage: ci/python.sh [--help]
+#   PYTHON       the interpreter (default /usr/bin/python3: Debian's, which has cython3, numpy,
+#                hypothesis and pytest)
+#   PYTHON_LEGS  the legs to run (default "plain debug asan valgrind install"; the build runs
+#                whenever a leg needs it)
+# Build outputs: python/membuf (in place, git-ignored), python/examples (same), build/python/.
+set -euo pipefail
+JOB_NAME=python
+for arg in "$@"; do
+  case $arg in
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    *) echo "python.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+source "$(dirname "$0")/lib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+legs=${PYTHON_LEGS:-plain debug asan valgrind install}
+out=$ROOT/build/python
+mkdir -p "$out"
+passed=0 failed=0
+status=()
+has_leg() { [[ " $legs " == *" $1 "* ]]; }
+
+# pytest_leg NAME [ENV=VALUE...] -- [COMMAND PREFIX...] -- [PYTEST ARGS...]: runs python/tests,
+# counts its tests from a JUnit XML file (a skipped test counts as failed), records them.
+pytest_leg() {
+  local name=$1; shift
+  local envs=() prefix=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+  while [ "$1" != -- ]; do prefix+=("$1"); shift; done; shift
+  local xml=$out/$name.xml start=$SECONDS rc=0
+  rm -f "$xml"
+  say "+ ${envs[*]} ${prefix[*]} $PY -m pytest python/tests $*"
+  env "${envs[@]}" "${prefix[@]}" "$PY" -m pytest python/tests -p no:cacheprovider -q \
+    --junitxml="$xml" "$@" || rc=$?
+  local counts
+  counts=$("$PY" - "$xml" <<'EOF' || echo "0 1 0"
+import sys, xml.etree.ElementTree as ET
+s = ET.parse(sys.argv[1]).getroot()
+s = s if s.tag == "testsuite" else s.find("testsuite")
+n, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
+print(n - f - e - k, f + e + k, k)
+EOF
+)
+  local p f k
+  read -r p f k <<<"$counts"
+  [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # pytest failed without a failing test: count it
+  say "$name: $p passed, $f failed ($k skipped, counted as failed) in $((SECONDS - start)) s"
+  passed=$((passed + p)) failed=$((failed + f))
+  status+=("$(printf '%-9s %4d passed %4d failed %4ds' "$name" "$p" "$f" $((SECONDS - start)))")
+  [ "$f" -eq 0 ]
+}
+
+# A check that is one pass or one failure.
+check() {
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else say "failed: $name"; failed=$((failed + 1)); fi
+}
+
+build_plain() {
+  (cd python && run "$PY" setup.py -q build_ext --inplace -j "$JOBS") &&
+    (cd python/examples && PYTHONPATH=.. run "$PY" setup.py -q build_ext --inplace -j "$JOBS")
+}
+
+# build_variant NAME [ENV=VALUE...]: package and examples built into build/python/NAME/{lib,
+# examples}; the examples' setup.py imports the package, so it runs with the ENV given.
+build_variant() {
+  local v=$1 dir=$out/$1; shift
+  (cd python && MEMBUF_VARIANT=$v run "$PY" setup.py -q build --build-lib "$dir/lib" \
+      --build-temp "$dir/temp" build_ext -j "$JOBS") &&
+    (cd python/examples && run env MEMBUF_VARIANT="$v" PYTHONPATH="$dir/lib" "$@" "$PY" setup.py \
+      -q build_ext --build-lib "$dir/examples" --build-temp "$dir/examples-temp" -j "$JOBS")
+}
+
+if has_leg plain || has_leg debug || has_leg install; then
+  start=$SECONDS
+  if build_plain; then
+    say "plain build: $((SECONDS - start)) s"
+    check "import membuf with python3 (PATH's)" env PYTHONPATH=python python3 -c 'import membuf'
+  else
+    say "plain build failed"; failed=$((failed + 1)); legs=${legs//plain/}; legs=${legs//debug/}
+  fi
+fi
+inplace=(PYTHONPATH="$ROOT/python:$ROOT/python/examples")
+if has_leg plain; then
+  pytest_leg plain "${inplace[@]}" -- -- || true
+fi
+if has_leg debug; then
+  pytest_leg debug "${inplace[@]}" PYTHONMALLOC=debug -- -- || true
+fi
+
+if has_leg asan; then
+  start=$SECONDS
+  asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
+  if build_variant asan CC=clang LDSHARED="clang -shared" LD_PRELOAD="$asan_rt" \
+      ASAN_OPTIONS=detect_leaks=0; then
+    say "asan build: $((SECONDS - start)) s"
+    logs=$out/asan/reports
+    rm -rf "$logs"; mkdir -p "$logs"
+    pytest_leg asan PYTHONPATH="$out/asan/lib:$out/asan/examples" LD_PRELOAD="$asan_rt" \
+      PYTHONMALLOC=malloc MEMBUF_TEST_SCALE=0.25 \
+      ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:log_path=$logs/asan" \
+      UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" -- -- || true
+    reports=$(find "$logs" -type f | wc -l)
+    if [ "$reports" -ne 0 ]; then
+      say "asan: $reports report file(s) in $logs:"
+      for f in $(find "$logs" -type f | head -n 5); do
+        grep -m 3 -E "ERROR|runtime error|SUMMARY" "$f" | sed 's/^/    /' || true
+      done
+    fi
+    check "asan: zero ASan/UBSan reports (found $reports)" [ "$reports" -eq 0 ]
+  else
+    say "asan build failed"; failed=$((failed + 1))
+  fi
+fi
+
+if has_leg valgrind; then
+  start=$SECONDS
+  if build_variant valgrind; then
+    say "valgrind build: $((SECONDS - start)) s"
+    supp=/usr/lib/valgrind/python3.supp
+    [ -r "$supp" ] || supp=$(dpkg -L valgrind | grep 'python3.supp$' | head -n 1)
+    vlogs=$out/valgrind
+    rm -f "$vlogs"/memcheck.*
+    pytest_leg valgrind PYTHONPATH="$out/valgrind/lib:$out/valgrind/examples" \
+      PYTHONMALLOC=malloc -- valgrind --quiet --suppressions="$supp" \
+      --suppressions=python/tests/valgrind.supp --error-exitcode=99 \
+      --leak-check=no --log-file="$vlogs/memcheck.%p" -- -m smoke || true
+    # --quiet: a log holds errors only. Forked children write their own (%p).
+    reports=$(find "$vlogs" -name 'memcheck.*' -size +0 | wc -l)
+    for f in $(find "$vlogs" -name 'memcheck.*' -size +0 | head -n 3); do
+      say "valgrind: $f:"; head -n 20 "$f"
+    done
+    check "valgrind: zero memcheck errors (found $reports non-empty log(s))" [ "$reports" -eq 0 ]
+  else
+    say "valgrind build failed"; failed=$((failed + 1))
+  fi
+fi
+
+install_check() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  run "$PY" -m pip install -q --no-build-isolation --no-deps --no-index --target "$tmp/site" \
+    ./python || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    mkdir -p "$tmp/downstream"
+    cp python/examples/raw_calls.pyx "$tmp/downstream/"
+    cat >"$tmp/downstream/setup.py" <<'EOF'
+import membuf
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+ext = Extension("raw_calls", ["raw_calls.pyx"], include_dirs=[membuf.get_include()],
+                **membuf.get_extension_args())
+setup(name="downstream", ext_modules=cythonize([ext], language_level=3))
+EOF
+    (cd "$tmp/downstream" && PYTHONPATH="$tmp/site" run "$PY" setup.py -q build_ext --inplace) \
+      || rc=$?
+  fi
+  if [ "$rc" -eq 0 ]; then
+    (cd "$tmp" && PYTHONPATH="$tmp/site:$tmp/downstream" run "$PY" -c "
+import os, membuf, raw_calls
+assert membuf.__file__.startswith('$tmp/site/membuf/'), membuf.__file__
+assert os.path.isfile(os.path.join(membuf.get_include(), 'membuf.h'))
+assert os.path.isfile(os.path.join(membuf.get_include(), 'membuf', 'cmembuf.pxd'))
+a = membuf.pool()
+p = raw_calls.malloc(a, 40)
+assert a.stats().live_blocks == 1
+raw_calls.free(a, p)
+with membuf.recording() as rec:
+    raw_calls.free(a, p)
+assert rec.kinds == ['double-free'], list(rec)
+libs = {l.split()[-1] for l in open('/proc/self/maps') if 'libmembuf' in l}
+assert libs == {os.path.realpath(membuf.library_path())}, libs
+a.close()
+print('install: membuf', membuf.__version__, 'from', os.path.dirname(membuf.__file__))
+") || rc=$?
+  fi
+  rm -rf "$tmp"
+  return "$rc"
+}
+if has_leg install; then
+  start=$SECONDS
+  check "install with pip, import, downstream build" install_check
+  status+=("$(printf '%-9s %4ds' install $((SECONDS - start)))")
+fi
+
+say "legs:"
+printf '    %s\n' "${status[@]}"
+say "$passed passed, $failed failed"
+record "$passed" "$failed"
+verdict $((failed > 0))
