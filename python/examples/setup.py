@@ -23,6 +23,9 @@ if os.environ.get("MEMBUF_VARIANT") == "asan":  # ci/python.sh's ASan leg
     extra = {"extra_compile_args": flags, "extra_link_args": flags}
     os.environ.setdefault("CC", "clang")
     os.environ.setdefault("LDSHARED", "clang -shared")
+    # This process needed the ASan runtime preloaded to import the ASan build of membuf; the
+    # compilers it starts do not (under it they run several times slower).
+    os.environ.pop("LD_PRELOAD", None)
 
 extensions = [
     Extension(name, [name + ".pyx"], include_dirs=[membuf.get_include()],
