@@ -3,7 +3,9 @@
 # nothing when everything is present. Extra package names may be passed as arguments.
 set -euo pipefail
 
-pkgs=(cmake make pkgconf gcc clang-14 clang libclang-rt-14-dev llvm-14 valgrind python3 "$@")
+pkgs=(cmake make pkgconf gcc clang-14 clang libclang-rt-14-dev llvm-14 valgrind python3
+  cython3 python3-dev python3-numpy python3-hypothesis python3-pytest python3-pip python3-setuptools
+  python3-wheel "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

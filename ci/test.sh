@@ -10,7 +10,7 @@ MEMBUF_RESULTS=$(mktemp)
 export MEMBUF_RESULTS
 trap 'rm -f "$MEMBUF_RESULTS"' EXIT
 
-jobs=(dev asan msan tsan valgrind fuzz-smoke detectors oss-fuzz-check coverage mutants install static)
+jobs=(dev asan msan tsan valgrind fuzz-smoke detectors oss-fuzz-check coverage mutants install static python)
 status=()
 start_all=$SECONDS
 for job in "${jobs[@]}"; do
