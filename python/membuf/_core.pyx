@@ -2,7 +2,7 @@
 """membuf's allocators, Buffer and violation recording (the extension module behind `membuf`)."""
 
 cimport cython
-from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release
 from libc.stdint cimport uint64_t
 from libc.stdio cimport fprintf, fflush, stderr
@@ -390,7 +390,7 @@ cdef class Buffer:
         view.ndim = 1
         view.format = _FORMAT_D if flags & PyBUF_FORMAT else NULL
         view.shape = self._shape if flags & PyBUF_ND else NULL
-        view.strides = self._strides
+        view.strides = self._strides if (flags & PyBUF_STRIDES) == PyBUF_STRIDES else NULL
         view.suboffsets = NULL
         view.internal = NULL
         self._exports += 1
