@@ -6,48 +6,58 @@
 #   debug     the same tests under PYTHONMALLOC=debug
 #   asan      library (MEMBUF_ASAN=ON, clang) + extension + examples built with ASan in
 #             build/python/asan; the ASan runtime preloaded, PYTHONMALLOC=malloc,
-#             detect_leaks=0, reports to files, zero required
+#             detect_leaks=0, reports to files: zero required (Hypothesis examples scaled by 1/4)
 #   valgrind  library with MEMBUF_VALGRIND=ON in build/python/valgrind; the tests marked smoke
-#             under memcheck (PYTHONMALLOC=malloc, Debian's python3.supp), zero errors required
+#             under memcheck (PYTHONMALLOC=malloc, Debian's python3.supp): zero errors required
 #   install   pip install --no-build-isolation --target <tmp> ./python; the installed package
 #             imports from elsewhere and a downstream module builds against it and shares stats
+# The builds run first, one after the other; then the legs run in two streams side by side
+# (plain, debug, valgrind | asan, install), the second stream's output printed when it ends.
 #
 # usage: ci/python.sh [--help]
 #   PYTHON       the interpreter (default /usr/bin/python3: Debian's, which has cython3, numpy,
 #                hypothesis and pytest)
-#   PYTHON_LEGS  the legs to run (default "plain debug asan valgrind install"; the build runs
-#                whenever a leg needs it)
-# Build outputs: python/membuf (in place, git-ignored), python/examples (same), build/python/.
+#   PYTHON_LEGS  the legs to run (default "plain debug asan valgrind install")
+# Build outputs: python/membuf and python/examples (in place, git-ignored), build/python/.
 set -euo pipefail
 JOB_NAME=python
 for arg in "$@"; do
   case $arg in
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "python.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
 source "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
-legs=${PYTHON_LEGS:-plain debug asan valgrind install}
+legs=" ${PYTHON_LEGS:-plain debug asan valgrind install} "
 out=$ROOT/build/python
 mkdir -p "$out"
-passed=0 failed=0
-status=()
-has_leg() { [[ " $legs " == *" $1 "* ]]; }
+results=$out/results.tsv # one line per leg, build or check: NAME PASSED FAILED SECONDS
+: >"$results"
+has_leg() { [[ "$legs" == *" $1 "* ]]; }
+drop_leg() { legs=${legs// $1 / }; }
+note() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+start_all=$SECONDS
+
+# check NAME COMMAND...: a check that is one pass or one failure.
+check() {
+  local name=$1 start=$SECONDS; shift
+  if "$@"; then note "$name" 1 0 $((SECONDS - start)); else
+    say "failed: $name"; note "$name" 0 1 $((SECONDS - start)); fi
+}
 
 # pytest_leg NAME [ENV=VALUE...] -- [COMMAND PREFIX...] -- [PYTEST ARGS...]: runs python/tests,
-# counts its tests from a JUnit XML file (a skipped test counts as failed), records them.
+# counts its tests from a JUnit XML file (a skipped test counts as failed).
 pytest_leg() {
   local name=$1; shift
   local envs=() prefix=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
   while [ "$1" != -- ]; do prefix+=("$1"); shift; done; shift
-  local xml=$out/$name.xml start=$SECONDS rc=0
+  local xml=$out/$name.xml start=$SECONDS rc=0 counts p f k
   rm -f "$xml"
   say "+ ${envs[*]} ${prefix[*]} $PY -m pytest python/tests $*"
   env "${envs[@]}" "${prefix[@]}" "$PY" -m pytest python/tests -p no:cacheprovider -q \
     --junitxml="$xml" "$@" || rc=$?
-  local counts
   counts=$("$PY" - "$xml" <<'EOF' || echo "0 1 0"
 import sys, xml.etree.ElementTree as ET
 s = ET.parse(sys.argv[1]).getroot()
@@ -56,19 +66,10 @@ n, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped
 print(n - f - e - k, f + e + k, k)
 EOF
 )
-  local p f k
   read -r p f k <<<"$counts"
-  [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # pytest failed without a failing test: count it
+  [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # pytest (or valgrind) failed without a failing test
   say "$name: $p passed, $f failed ($k skipped, counted as failed) in $((SECONDS - start)) s"
-  passed=$((passed + p)) failed=$((failed + f))
-  status+=("$(printf '%-9s %4d passed %4d failed %4ds' "$name" "$p" "$f" $((SECONDS - start)))")
-  [ "$f" -eq 0 ]
-}
-
-# A check that is one pass or one failure.
-check() {
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); else say "failed: $name"; failed=$((failed + 1)); fi
+  note "$name" "$p" "$f" $((SECONDS - start))
 }
 
 build_plain() {
@@ -86,70 +87,68 @@ build_variant() {
       -q build_ext --build-lib "$dir/examples" --build-temp "$dir/examples-temp" -j "$JOBS")
 }
 
+# build NAME COMMAND...: a build step; on failure the legs that need it are dropped.
+build() {
+  local name=$1 start=$SECONDS; shift
+  if "$@"; then
+    say "$name build: $((SECONDS - start)) s"; note "build-$name" 1 0 $((SECONDS - start))
+  else
+    say "$name build FAILED"; note "build-$name" 0 1 $((SECONDS - start)); return 1
+  fi
+}
+
+asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
 if has_leg plain || has_leg debug || has_leg install; then
-  start=$SECONDS
-  if build_plain; then
-    say "plain build: $((SECONDS - start)) s"
-    check "import membuf with python3 (PATH's)" env PYTHONPATH=python python3 -c 'import membuf'
+  if build plain build_plain; then
+    check "import membuf with PATH's python3" env PYTHONPATH=python python3 -c 'import membuf'
   else
-    say "plain build failed"; failed=$((failed + 1)); legs=${legs//plain/}; legs=${legs//debug/}
+    drop_leg plain; drop_leg debug
   fi
 fi
-inplace=(PYTHONPATH="$ROOT/python:$ROOT/python/examples")
-if has_leg plain; then
-  pytest_leg plain "${inplace[@]}" -- -- || true
-fi
-if has_leg debug; then
-  pytest_leg debug "${inplace[@]}" PYTHONMALLOC=debug -- -- || true
-fi
-
 if has_leg asan; then
-  start=$SECONDS
-  asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
-  if build_variant asan CC=clang LDSHARED="clang -shared" LD_PRELOAD="$asan_rt" \
-      ASAN_OPTIONS=detect_leaks=0; then
-    say "asan build: $((SECONDS - start)) s"
-    logs=$out/asan/reports
-    rm -rf "$logs"; mkdir -p "$logs"
-    pytest_leg asan PYTHONPATH="$out/asan/lib:$out/asan/examples" LD_PRELOAD="$asan_rt" \
-      PYTHONMALLOC=malloc MEMBUF_TEST_SCALE=0.25 \
-      ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:log_path=$logs/asan" \
-      UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" -- -- || true
-    reports=$(find "$logs" -type f | wc -l)
-    if [ "$reports" -ne 0 ]; then
-      say "asan: $reports report file(s) in $logs:"
-      for f in $(find "$logs" -type f | head -n 5); do
-        grep -m 3 -E "ERROR|runtime error|SUMMARY" "$f" | sed 's/^/    /' || true
-      done
-    fi
-    check "asan: zero ASan/UBSan reports (found $reports)" [ "$reports" -eq 0 ]
-  else
-    say "asan build failed"; failed=$((failed + 1))
-  fi
+  build asan build_variant asan CC=clang LDSHARED="clang -shared" LD_PRELOAD="$asan_rt" \
+    ASAN_OPTIONS=detect_leaks=0 || drop_leg asan
+fi
+if has_leg valgrind; then
+  build valgrind build_variant valgrind || drop_leg valgrind
 fi
 
-if has_leg valgrind; then
-  start=$SECONDS
-  if build_variant valgrind; then
-    say "valgrind build: $((SECONDS - start)) s"
-    supp=/usr/lib/valgrind/python3.supp
-    [ -r "$supp" ] || supp=$(dpkg -L valgrind | grep 'python3.supp$' | head -n 1)
-    vlogs=$out/valgrind
-    rm -f "$vlogs"/memcheck.*
-    pytest_leg valgrind PYTHONPATH="$out/valgrind/lib:$out/valgrind/examples" \
-      PYTHONMALLOC=malloc -- valgrind --quiet --suppressions="$supp" \
-      --suppressions=python/tests/valgrind.supp --error-exitcode=99 \
-      --leak-check=no --log-file="$vlogs/memcheck.%p" -- -m smoke || true
-    # --quiet: a log holds errors only. Forked children write their own (%p).
-    reports=$(find "$vlogs" -name 'memcheck.*' -size +0 | wc -l)
-    for f in $(find "$vlogs" -name 'memcheck.*' -size +0 | head -n 3); do
-      say "valgrind: $f:"; head -n 20 "$f"
-    done
-    check "valgrind: zero memcheck errors (found $reports non-empty log(s))" [ "$reports" -eq 0 ]
-  else
-    say "valgrind build failed"; failed=$((failed + 1))
-  fi
-fi
+leg_plain() {
+  pytest_leg plain PYTHONPATH="$ROOT/python:$ROOT/python/examples" -- --
+}
+
+leg_debug() {
+  pytest_leg debug PYTHONPATH="$ROOT/python:$ROOT/python/examples" PYTHONMALLOC=debug -- --
+}
+
+leg_asan() {
+  local logs=$out/asan/reports reports f
+  rm -rf "$logs"; mkdir -p "$logs"
+  pytest_leg asan PYTHONPATH="$out/asan/lib:$out/asan/examples" LD_PRELOAD="$asan_rt" \
+    PYTHONMALLOC=malloc MEMBUF_TEST_SCALE=0.25 \
+    ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:log_path=$logs/asan" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" -- --
+  reports=$(find "$logs" -type f | wc -l)
+  for f in $(find "$logs" -type f | head -n 5); do
+    say "asan: $f:"; grep -m 3 -E "ERROR|runtime error|SUMMARY" "$f" | sed 's/^/    /' || true
+  done
+  check "asan: zero ASan/UBSan reports (found $reports in $logs)" [ "$reports" -eq 0 ]
+}
+
+leg_valgrind() {
+  local vlogs=$out/valgrind supp=/usr/lib/valgrind/python3.supp reports f
+  [ -r "$supp" ] || supp=$(dpkg -L valgrind | grep 'python3.supp$' | head -n 1)
+  rm -f "$vlogs"/memcheck.*
+  pytest_leg valgrind PYTHONPATH="$out/valgrind/lib:$out/valgrind/examples" PYTHONMALLOC=malloc \
+    -- valgrind --quiet --suppressions="$supp" --suppressions=python/tests/valgrind.supp \
+    --error-exitcode=99 --leak-check=no --log-file="$vlogs/memcheck.%p" -- -m smoke
+  # --quiet: a log holds errors only. Forked children write their own (%p).
+  reports=$(find "$vlogs" -name 'memcheck.*' -size +0 | wc -l)
+  for f in $(find "$vlogs" -name 'memcheck.*' -size +0 | head -n 3); do
+    say "valgrind: $f:"; head -n 20 "$f"
+  done
+  check "valgrind: zero memcheck errors (found $reports non-empty logs)" [ "$reports" -eq 0 ]
+}
 
 install_check() {
   local tmp rc=0
@@ -192,14 +191,25 @@ print('install: membuf', membuf.__version__, 'from', os.path.dirname(membuf.__fi
   rm -rf "$tmp"
   return "$rc"
 }
-if has_leg install; then
-  start=$SECONDS
-  check "install with pip, import, downstream build" install_check
-  status+=("$(printf '%-9s %4ds' install $((SECONDS - start)))")
-fi
 
-say "legs:"
-printf '    %s\n' "${status[@]}"
+leg_install() {
+  check "install: pip install, import, downstream build" install_check
+}
+
+stream() { for leg in "$@"; do if has_leg "$leg"; then "leg_$leg"; fi; done; }
+second_log=$out/stream2.log
+say "legs: plain, debug, valgrind here; asan, install alongside (output in $second_log)"
+stream asan install >"$second_log" 2>&1 &
+second=$!
+stream plain debug valgrind
+wait "$second" || true
+say "---- the asan and install legs' output ($second_log):"
+cat "$second_log"
+
+say "---- summary ($((SECONDS - start_all)) s)"
+awk -F'\t' '{ printf "    %-60s %4d passed %3d failed %4d s\n", $1, $2, $3, $4 }' "$results"
+passed=$(awk -F'\t' '{p += $2} END {print p + 0}' "$results")
+failed=$(awk -F'\t' '{f += $3} END {print f + 0}' "$results")
 say "$passed passed, $failed failed"
 record "$passed" "$failed"
 verdict $((failed > 0))
