@@ -7,6 +7,8 @@ pytest_plugins = ["membuf.testing", "pytester"]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "smoke: the subset ci/python.sh runs under Valgrind")
+    config.addinivalue_line("markers", "downstream_build: compiles a module (ci/python.sh's ASan "
+                            "leg leaves it out: its compilers would run under the ASan runtime)")
 
 
 @pytest.fixture

@@ -209,6 +209,7 @@ setup(name="downstream", ext_modules=cythonize([ext]))
 '''
 
 
+@pytest.mark.downstream_build
 def test_a_fresh_downstream_module_builds_with_the_contract_and_shares(tmp_path):
     (tmp_path / "downstream.pyx").write_text(DOWNSTREAM)
     (tmp_path / "setup.py").write_text(SETUP)

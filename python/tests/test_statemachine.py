@@ -41,7 +41,7 @@ class PymemGuardMachine(BufferMachine):
 
 def test_buffer_on_guard_of_pymem():
     run_state_machine_as_test(PymemGuardMachine, settings=settings(machine_settings,
-                                                                   max_examples=examples(50)))
+                                                                   max_examples=examples(30)))
 
 
 class SomeMemoryMachine(BufferMachine):
@@ -78,7 +78,7 @@ class SomeMemoryMachine(BufferMachine):
 
 def test_some_memory_passes():
     run_state_machine_as_test(SomeMemoryMachine, settings=settings(machine_settings,
-                                                                   max_examples=examples(100)))
+                                                                   max_examples=examples(60)))
 
 
 class PlantedMachine(SomeMemoryMachine):
