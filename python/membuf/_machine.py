@@ -21,7 +21,7 @@ makes exactly the requests a Buffer makes, and collect the subclass's TestCase:
 
     TestSomeMemory = SomeMemoryMachine.TestCase
 """
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -29,8 +29,10 @@ import membuf
 from membuf._cleanup import close_or_defer as _close
 
 #: Settings for running the machine in CI: no example database written, no per-example deadline
-#: (sanitizer and Valgrind runs are slow), and reproducible examples.
-machine_settings = settings(database=None, deadline=None, derandomize=True)
+#: and no too-slow health check (sanitizer runs and loaded machines are slow), reproducible
+#: examples.
+machine_settings = settings(database=None, deadline=None, derandomize=True,
+                            suppress_health_check=[HealthCheck.too_slow])
 
 SLOTS = 4
 UNKNOWN = None  # a model element whose value is unspecified (fresh or grown memory)
