@@ -21,7 +21,6 @@
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include "exec.h"
 #include "refrng.h"
-#include "internal.h" /* mb__sys_fail_after: the sys-fail-after op */
 
 #include <membuf.h>
 
@@ -692,10 +691,9 @@ static void misuse_pool(run *r, const mbf_op *op)
             fail(r, "mb_realloc of a freed pool block succeeded");
         expect_one(r, MB_DOUBLE_FREE, what);
         break;
-    case MBF_MISMATCHED_FREE: /* another pool instance: not its block (a small one: a large
-                               * address may be in the other instance's ring of freed ones) */
+    case MBF_MISMATCHED_FREE: /* another pool instance: the registry names the owner */
         mb_free(other, p);
-        expect_one(r, MB_FOREIGN_FREE, what);
+        expect_one(r, MB_MISMATCHED_FREE, what);
         mb_free(pool, p);
         break;
     default: /* MBF_FOREIGN_FREE */
@@ -721,7 +719,7 @@ static void op_misuse(run *r, const mbf_op *op)
     if (r->reports)
         fail(r, "report before the misuse: %s", r->last_msg);
     if (r->sys_armed) { /* the misuse needs its allocations to succeed */
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         r->sys_armed = false;
     }
     if ((a & 0x80) && op->slot <= MBF_FOREIGN_FREE) {
@@ -757,10 +755,10 @@ static void op_misuse(run *r, const mbf_op *op)
             unsigned char local[64];
             mb_free(g, local + (a >> 2) % 32);
             expect_one(r, MB_FOREIGN_FREE, what);
-        } else {
+        } else { /* inside a system block: no instance's block */
             mb_alloc *sys = r->inst[F_SYSTEM];
             p = mb_malloc(sys, n);
-            mb_free(g, p);
+            mb_free(g, p + 8);
             expect_one(r, MB_FOREIGN_FREE, what);
             mb_free(sys, p);
         }
@@ -967,7 +965,7 @@ static void op_api_edge(run *r, const mbf_op *op)
 static void teardown(run *r)
 {
     r->op_index = r->prog->n;
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     r->sys_armed = false;
     for (int f = 0; f < MBF_FAMILIES; f++) {
         mb_alloc_fail_never(r->inst[f]);
@@ -1039,7 +1037,7 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
             break;
         case MBF_BULK: op_bulk(&r, op); break;
         case MBF_SYS_FAIL:
-            mb__sys_fail_after(op->a);
+            mb_internal_fail_after(op->a);
             r.sys_armed = true;
             break;
         case MBF_RENEW: op_renew(&r, op->fam); break;

@@ -42,7 +42,7 @@
  *          in first out, 1 last in first out, 2 even indices first, 3..7 shuffled (seeded by the
  *          order and the size). This fills pools, empties them and maps and returns arenas,
  *          which eight slots never do. The slot byte carries the order.
- *   sys-fail-after  arms membuf's internal fault hook (mb__sys_fail_after): the next n
+ *   sys-fail-after  arms membuf's internal fault hook (mb_internal_fail_after): the next n
  *          internal allocations (descriptors, maps, quarantine, names, libc blocks behind the
  *          pool's large blocks) succeed, then all fail until the input ends or a misuse op
  *          (which disarms it). While armed any request may fail, but a failed call must still

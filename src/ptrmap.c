@@ -1,4 +1,4 @@
-/* Open-addressing pointer map: linear probing, load factor <= 1/MB__PTRMAP_LOAD_DIV (1/4),
+/* Open-addressing pointer map: linear probing, load factor <= 1/2^load_shift (default 1/4),
  * backward-shift deletion (no tombstones), Fibonacci hashing. Keys are block addresses, so the
  * low 4 bits carry no entropy. Key and value sit side by side, so a lookup touches one cache
  * line, not two. At 1/2 a deletion shifted about 3.3 entries of its probe run on the guard's
@@ -14,10 +14,16 @@ static size_t slot_of(uintptr_t key, size_t cap)
     return (size_t)(h >> 32) & (cap - 1);
 }
 
+static unsigned load_shift(const mb__ptrmap *m)
+{
+    return m->load_shift ? m->load_shift : MB__PTRMAP_LOAD_SHIFT;
+}
+
 static bool grow(mb__ptrmap *m, size_t want)
 {
+    unsigned shift = load_shift(m);
     size_t cap = m->cap ? m->cap : 16;
-    while (cap / MB__PTRMAP_LOAD_DIV < want) {
+    while ((cap >> shift) < want) {
         if (cap > SIZE_MAX / 4 / sizeof(mb__ptrmap_entry))
             return false;
         cap *= 2;
@@ -39,6 +45,8 @@ static bool grow(mb__ptrmap *m, size_t want)
     mb__sys_free(m->e);
     m->e = e;
     m->cap = cap;
+    m->limit = cap >> shift;
+    MB__ASSERT(m->count <= m->limit);
     return true;
 }
 
@@ -55,6 +63,7 @@ void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val)
     while (m->e[s].key && m->e[s].key != k)
         s = (s + 1) & (m->cap - 1);
     if (!m->e[s].key) {
+        MB__ASSERT(m->count < m->limit); /* reserved */
         m->e[s].key = k;
         m->count++;
     }
@@ -143,6 +152,8 @@ size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val
 
 void mb__ptrmap_free(mb__ptrmap *m)
 {
+    unsigned shift = m->load_shift;
     mb__sys_free(m->e);
     memset(m, 0, sizeof *m);
+    m->load_shift = shift;
 }

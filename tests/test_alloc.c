@@ -337,38 +337,43 @@ static void test_leak_report_at_delete(void)
     test_capture_end();
 }
 
-/* A free or realloc while the instance has no live block cannot be of one of its blocks: the
- * sized family reports it (a second free of the last block, a stack pointer) instead of handing
- * it to the underlying allocator, and the counters stay exact. */
-static void test_free_with_nothing_live(void)
+/* The sized family (system, custom) keeps a map of its live blocks: a second free and a foreign
+ * pointer are reported and never reach the vtable, whether or not other blocks are live, and
+ * the counters stay exact. */
+static void test_sized_bad_frees(void)
 {
     test_capture_begin();
     counting c = {0};
     mb_alloc *a = mb_alloc_custom_new(&cnt_vt, &c, "counting");
+    void *keep = mb_malloc(a, 8); /* another live block: the map decides, not the counters */
     void *p = mb_malloc(a, 24);
+    ASSERT_NOT_NULL(keep);
     ASSERT_NOT_NULL(p);
     mb_free(a, p);
-    ASSERT_EQ(c.live, 0);
+    ASSERT_EQ(c.live, 1);
     mb_free(a, p); /* the double free: refused, never reaches cnt_free */
-    ASSERT(strstr(g_capture.last, "counting#") && strstr(g_capture.last, "which has none"));
-    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
-    ASSERT_EQ(c.live, 0);
+    ASSERT(strstr(g_capture.last, "counting#") && strstr(g_capture.last, "already freed") &&
+           strstr(g_capture.last, "(24 bytes)"));
+    ASSERT_ONE_VIOLATION(MB_DOUBLE_FREE);
+    ASSERT_EQ(c.live, 1);
     ASSERT_NULL(mb_realloc(a, p, 48));
-    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    ASSERT_ONE_VIOLATION(MB_DOUBLE_FREE);
     mb_alloc_stats st;
     mb_alloc_get_stats(a, &st);
-    ASSERT_EQ(st.live_blocks, 0);
-    ASSERT_EQ(st.live_bytes, 0);
+    ASSERT_EQ(st.live_blocks, 1);
+    ASSERT_EQ(st.live_bytes, 8);
     ASSERT_UEQ(st.frees, 1);
     ASSERT_UEQ(st.failures, 1); /* the refused realloc returned NULL */
     char local[16];
     mb_free(a, local);
+    ASSERT(strstr(g_capture.last, "nor of any other membuf instance"));
     ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
-    /* With a block live the family cannot tell, and the count is untouched. */
-    void *q = mb_malloc(a, 8);
-    ASSERT_NOT_NULL(q);
-    mb_free(a, q);
+    mb_free(a, (char *)keep + 1); /* interior pointer: not a block */
+    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    ASSERT_EQ(c.live, 1);
+    mb_free(a, keep);
     ASSERT_NO_VIOLATION();
+    ASSERT_EQ(c.live, 0);
     mb_alloc_delete(a);
     ASSERT_NO_VIOLATION();
     test_capture_end();
@@ -378,10 +383,10 @@ static void test_constructors_under_internal_failure(void)
 {
     counting c = {0};
     for (uint64_t n = 0;; n++) {
-        mb__sys_fail_after(n);
+        mb_internal_fail_after(n);
         mb_alloc *s = mb_alloc_system_new();
         mb_alloc *cu = mb_alloc_custom_new(&cnt_vt, &c, "c");
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         if (s && cu) {
             ASSERT_GE(n, 4); /* instance + name, twice */
             mb_alloc_delete(s);
@@ -440,9 +445,9 @@ static void test_ptrmap_against_model(void)
     ASSERT_UEQ(seen, count);
     /* growth failure leaves the map usable and unchanged */
     size_t cap = m.cap;
-    mb__sys_fail_after(0);
+    mb_internal_fail_after(0);
     ASSERT(!mb__ptrmap_reserve(&m, m.cap));
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     ASSERT_UEQ(m.cap, cap);
     ASSERT_UEQ(m.count, count);
     ASSERT(!mb__ptrmap_reserve(&m, SIZE_MAX));
@@ -460,9 +465,9 @@ static void test_map_aligned(void)
         p[align * 2 - 1] = 1;
         mb__sys_unmap(p, align * 2);
     }
-    mb__sys_fail_after(0);
+    mb_internal_fail_after(0);
     ASSERT_NULL(mb__sys_map_aligned(4096, 4096));
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     ASSERT_NULL(mb__sys_map_aligned(SIZE_MAX - 100, 4096));
     mb__sys_unmap(NULL, 0);
 }
@@ -477,7 +482,7 @@ int main(void)
     TEST_RUN(test_fault_injection_semantics);
     TEST_RUN(test_peak_tracks_maximum);
     TEST_RUN(test_leak_report_at_delete);
-    TEST_RUN(test_free_with_nothing_live);
+    TEST_RUN(test_sized_bad_frees);
     TEST_RUN(test_constructors_under_internal_failure);
     TEST_RUN(test_ptrmap_against_model);
     TEST_RUN(test_map_aligned);

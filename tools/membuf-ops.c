@@ -196,9 +196,6 @@ static const char prelude[] =
     "static void *c_malloc(void *c, size_t n) { (void)c; return malloc(n); }\n"
     "static void *c_realloc(void *c, void *p, size_t n) { (void)c; return realloc(p, n); }\n"
     "static void c_free(void *c, void *p) { (void)c; free(p); }\n\n"
-    "/* membuf's internal fault hook (not in membuf.h): the next n internal allocations succeed,\n"
-    " * then all fail until mb__sys_fail_never(). */\n"
-    "void mb__sys_fail_after(uint64_t n);\nvoid mb__sys_fail_never(void);\n\n"
     "#define CHECK(c) do { if (!(c)) { fprintf(stderr, \"line %d: CHECK(%s) failed\\n\", __LINE__, #c); abort(); } } while (0)\n\n"
     "int main(void)\n{\n"
     "    static const mb_alloc_vtable vt = {c_malloc, c_realloc, c_free};\n"
@@ -355,7 +352,7 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
             if (d != MBF_D_GUARD || misused++)
                 break;
             if (sys_fail) /* as in exec.c: the misuse needs its allocations */
-                printf("    mb__sys_fail_never();\n");
+                printf("    mb_internal_fail_never();\n");
             sys_fail = 0;
             emit_misuse(op);
             break;
@@ -389,14 +386,14 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
         }
         case MBF_API_EDGE: printf("    /* argument checks only: nothing to replay */\n"); break;
         case MBF_SYS_FAIL:
-            printf("    mb__sys_fail_after(%u); /* internal test hook */\n", op->a);
+            printf("    mb_internal_fail_after(%u); /* membuf's own allocations */\n", op->a);
             sys_fail = 1;
             break;
         case MBF_NKINDS: break;
         }
     }
     if (sys_fail)
-        printf("    mb__sys_fail_never();\n");
+        printf("    mb_internal_fail_never();\n");
     printf("    for (int s = 0; s < 8; s++) {\n        if (kind[s] == 1) mb_buf_free(&buf[s]);\n"
            "        if (kind[s] == 2) mb_free(fam[famof[s]], raw[s]);\n    }\n");
     printf("    for (int f = 0; f < 5; f++) {\n        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[f], &st_);\n"
