@@ -131,11 +131,12 @@ typedef enum mb_violation {
  * outermost membuf call on that thread returns, with every instance consistent again (an
  * mb_alloc_delete's reports come after the instance is gone). Several found by one call are
  * delivered in order, one handler call each. So the handler may call any membuf function on any
- * instance, the reporting one included (allocate, free, check, delete other instances); reports
- * that such calls make are delivered after the current one returns. It may also not return
+ * instance, the reporting one included (allocate, free, check, delete other instances); a report
+ * that such a call makes is delivered when that call returns, so the handler is then entered
+ * again from within itself (it must be reentrant). It may also not return
  * (longjmp, exit): the state stays consistent, and reports still queued are delivered by the next
- * membuf call on the thread that can report (a free, realloc, check or delete, or a malloc that
- * is not served by a pool's inline path). It runs on the thread that made the call. */
+ * mb_free, mb_realloc, mb_alloc_check or mb_alloc_delete on the thread (any of them, even of
+ * NULL). It runs on the thread that made the call. */
 typedef void (*mb_violation_fn)(mb_violation v, const char *message, void *user);
 /* Process-wide. Returns the old handler; NULL restores the default: one line
  * "membuf: <message>" to stderr, then abort(). */

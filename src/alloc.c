@@ -94,51 +94,43 @@ void *mb__malloc_generic(mb_alloc *a, size_t size)
     return p;
 }
 
-/* The family's realloc for a live-looking p, inside the reporting brackets. */
-static void *realloc_via_family(mb_alloc *a, void *p, size_t size)
+/* mb_realloc's work, inside the reporting brackets. */
+static void *realloc_counted(mb_alloc *a, void *p, size_t size)
 {
+    a->stats.reallocs++;
+    void *q = NULL;
     size_t old = 0;
-    void *q = a->fam->realloc(a, p, size, &old);
+    if (inject_failure(a))
+        q = NULL;
+    else if (!p)
+        q = a->fam->malloc(a, size);
+    else
+        q = a->fam->realloc(a, p, size, &old);
     if (!q) {
         a->stats.failures++;
         return NULL;
     }
-    mb__stats_dead(&a->stats, old);
+    if (p)
+        mb__stats_dead(&a->stats, old);
     mb__stats_live(&a->stats, size);
     return q; // cppcheck-suppress returnDanglingLifetime ; q is the family's block, not &old
 }
 
+/* Brackets even a no-op (a NULL), so any mb_realloc delivers reports still queued. */
 void *mb_realloc(mb_alloc *a, void *p, size_t size)
 {
-    if (!a)
-        return NULL;
-    a->stats.reallocs++;
-    if (inject_failure(a)) {
-        a->stats.failures++;
-        return NULL;
-    }
     mb__report_enter();
-    void *q;
-    if (!p) {
-        q = a->fam->malloc(a, size);
-        if (q)
-            mb__stats_live(&a->stats, size);
-        else
-            a->stats.failures++;
-    } else {
-        q = realloc_via_family(a, p, size);
-    }
+    void *q = a ? realloc_counted(a, p, size) : NULL;
     mb__report_leave();
     return q;
 }
 
+/* Brackets even a no-op (a or p NULL), so any mb_free delivers reports still queued. */
 void mb__free_generic(mb_alloc *a, void *p)
 {
-    if (!a || !p)
-        return;
     mb__report_enter();
     size_t size = 0;
-    if (a->fam->free(a, p, &size))
+    if (a && p && a->fam->free(a, p, &size))
         mb__stats_free(&a->stats, size);
     mb__report_leave();
 }
@@ -175,12 +167,12 @@ void mb_alloc_get_stats(const mb_alloc *a, mb_alloc_stats *out)
     out->failures = a->stats.failures;
 }
 
+/* Brackets even a no-op, so any check delivers reports still queued. */
 void mb_alloc_check(mb_alloc *a)
 {
-    if (!a || !a->fam->check)
-        return;
     mb__report_enter();
-    a->fam->check(a);
+    if (a && a->fam->check)
+        a->fam->check(a);
     mb__report_leave();
 }
 
@@ -188,9 +180,11 @@ void mb_alloc_check(mb_alloc *a)
  * (and out of the registry), so a handler never sees it half destroyed. */
 void mb_alloc_delete(mb_alloc *a)
 {
-    if (!a)
-        return;
     mb__report_enter();
+    if (!a) {
+        mb__report_leave();
+        return;
+    }
     size_t blocks = mb__alloc_live_blocks(a);
     if (blocks > 0)
         mb__report(MB_LEAK, "%zu block%s (%zu bytes) still live in %s#%lu at delete", blocks,

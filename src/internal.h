@@ -182,6 +182,8 @@ void mb__report_leave(void);
 /* Queues a violation report (delivered at once outside any enter/leave). The formatted message
  * is made one line: control characters are escaped, so names cannot break it. */
 void mb__report(mb_violation v, const char *fmt, ...) MB__PRINTF(2, 3);
+/* Test hook: while on, no report can be queued (as if libc had no memory for the entry). */
+void mb__report_queue_fail(bool on);
 
 /* Internal C library access. Every allocation membuf makes for its own use (instances, tables,
  * arenas, the pool's large blocks) goes through these, so tests can make them fail. */

@@ -79,6 +79,10 @@ typedef struct report_queue {
 } report_queue;
 static _Thread_local report_queue t_queue;
 
+/* Test hook: queue entries cannot be had, as if libc had no memory. */
+static atomic_bool g_queue_fails;
+void mb__report_queue_fail(bool on) { atomic_store(&g_queue_fails, on); }
+
 /* Copies src into dst (room for cap bytes) as one printable line: control characters become
  * \n, \t or \xNN. Cut, with "..." at its end, where it does not fit (cap >= 4). */
 static void one_line(char *dst, size_t cap, const char *src)
@@ -132,9 +136,9 @@ static void deliver(void)
         } else if (q->dropped) {
             v = q->dropped_kind;
             (void)snprintf(msg, sizeof msg,
-                           "%s: %zu more violation%s found but not queued (out of memory), the "
-                           "first of them a %s", mb_violation_name(v), q->dropped,
-                           q->dropped == 1 ? " was" : "s were", mb_violation_name(v));
+                           "%s: %zu violation%s found but not queued (out of memory; the first "
+                           "was %s)", mb_violation_name(v), q->dropped, q->dropped == 1 ? "" : "s",
+                           mb_violation_name(v));
             q->dropped = 0;
         } else {
             return;
@@ -170,7 +174,7 @@ void mb__report(mb_violation v, const char *fmt, ...)
 
     report_queue *q = &t_queue;
     size_t size = strlen(msg) + 1;
-    pending *e = malloc(sizeof *e + size);
+    pending *e = atomic_load_explicit(&g_queue_fails, memory_order_relaxed) ? NULL : malloc(sizeof *e + size);
     if (!e) {
         if (q->dropped++ == 0)
             q->dropped_kind = v;

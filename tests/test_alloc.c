@@ -379,6 +379,128 @@ static void test_sized_bad_frees(void)
     test_capture_end();
 }
 
+/* An allocator that hands out blocks 8 bytes off 16-byte alignment while `skew` is set (the
+ * block table maps each pointer it returned to the libc block under it). */
+typedef struct skewing {
+    bool skew_malloc, skew_realloc;
+    int live;
+    void *ret[16], *raw[16];
+    size_t size[16];
+} skewing;
+
+static int skew_slot(skewing *k, const void *p)
+{
+    for (int i = 0; i < 16; i++)
+        if (k->ret[i] == p)
+            return i;
+    TEST_FAIL_("skewing allocator: unknown block %p", p);
+}
+
+/* n bytes in a new libc block, at an offset of 24 (skew) or 16 from its 16-aligned start. */
+static void *skew_place(skewing *k, size_t n, bool skew)
+{
+    unsigned char *raw = malloc(n + 32);
+    if (!raw)
+        return NULL;
+    int i = skew_slot(k, NULL);
+    k->raw[i] = raw;
+    k->ret[i] = raw + (skew ? 24 : 16);
+    k->size[i] = n;
+    return k->ret[i];
+}
+
+static void *skew_malloc(void *ctx, size_t n)
+{
+    skewing *k = ctx;
+    void *p = skew_place(k, n, k->skew_malloc);
+    k->live += p != NULL;
+    return p;
+}
+
+static void *skew_realloc(void *ctx, void *p, size_t n)
+{
+    skewing *k = ctx;
+    int i = skew_slot(k, p);
+    size_t old = k->size[i];
+    void *q = skew_place(k, n, k->skew_realloc); /* always moves, as realloc may */
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    free(k->raw[i]);
+    k->ret[i] = k->raw[i] = NULL;
+    return q;
+}
+
+static void skew_free(void *ctx, void *p)
+{
+    skewing *k = ctx;
+    int i = skew_slot(k, p);
+    free(k->raw[i]);
+    k->ret[i] = k->raw[i] = NULL;
+    k->live--;
+}
+
+/* A custom allocator's misaligned block is reported: refused from malloc (given back, the
+ * request fails); from realloc moved to an aligned block when one can be had, else handed out
+ * with its contents. Requests below 16 bytes reach the vtable as 16. */
+static void test_custom_misaligned(void)
+{
+    static const mb_alloc_vtable vt = {skew_malloc, skew_realloc, skew_free};
+    skewing k = {0};
+    mb_alloc *a = mb_alloc_custom_new(&vt, &k, "skewing");
+    ASSERT_NOT_NULL(a);
+    test_capture_begin();
+    k.skew_malloc = true;
+    ASSERT_NULL(mb_malloc(a, 40));
+    ASSERT(strstr(g_capture.last, "skewing#") && strstr(g_capture.last, "not 16-byte aligned"));
+    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+    ASSERT_EQ(k.live, 0); /* given back */
+    mb_alloc_stats st;
+    mb_alloc_get_stats(a, &st);
+    ASSERT_UEQ(st.failures, 1);
+    ASSERT_UEQ(st.live_blocks, 0);
+
+    k.skew_malloc = false;
+    unsigned char *p = mb_malloc(a, 40);
+    ASSERT_NOT_NULL(p);
+    ASSERT_UEQ((uintptr_t)p % 16, 0);
+    for (int i = 0; i < 40; i++)
+        p[i] = (unsigned char)i;
+    k.skew_realloc = true; /* realloc misaligns, malloc does not: moved to an aligned block */
+    p = mb_realloc(a, p, 80);
+    ASSERT_NOT_NULL(p);
+    ASSERT_UEQ((uintptr_t)p % 16, 0);
+    ASSERT(strstr(g_capture.last, "moved to an aligned block"));
+    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+    for (int i = 0; i < 40; i++)
+        ASSERT_EQ(p[i], i);
+    k.skew_malloc = true; /* both misalign: the contents are kept in the misaligned block */
+    p = mb_realloc(a, p, 120);
+    ASSERT_NOT_NULL(p);
+    ASSERT_UEQ((uintptr_t)p % 16, 8);
+    ASSERT(strstr(g_capture.last, "handed out misaligned"));
+    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+    for (int i = 0; i < 40; i++)
+        ASSERT_EQ(p[i], i);
+    mb_free(a, p);
+    ASSERT_NO_VIOLATION();
+    ASSERT_EQ(k.live, 0);
+    ASSERT_NOTHING_LIVE(a);
+    mb_alloc_delete(a);
+    ASSERT_NO_VIOLATION();
+    test_capture_end();
+}
+
+/* The generator's functions with NULL: nothing read or written, a value that shows it. */
+static void test_rng_null(void)
+{
+    mb_rng_seed(NULL, 42);
+    ASSERT_UEQ(mb_rng_u64(NULL), 0);
+    double d = mb_rng_double(NULL), n = mb_rng_normal(NULL);
+    ASSERT(d != d); /* NaN */
+    ASSERT(n != n);
+}
+
 static void test_constructors_under_internal_failure(void)
 {
     counting c = {0};
@@ -483,6 +605,8 @@ int main(void)
     TEST_RUN(test_peak_tracks_maximum);
     TEST_RUN(test_leak_report_at_delete);
     TEST_RUN(test_sized_bad_frees);
+    TEST_RUN(test_custom_misaligned);
+    TEST_RUN(test_rng_null);
     TEST_RUN(test_constructors_under_internal_failure);
     TEST_RUN(test_ptrmap_against_model);
     TEST_RUN(test_map_aligned);

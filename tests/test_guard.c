@@ -147,15 +147,22 @@ static void test_overflow_underflow(mb_alloc *inner)
 {
     test_capture_begin();
     mb_alloc *g = mb_alloc_guard_new(inner);
-    struct { ptrdiff_t off; mb_violation v; } cases[] = {
-        {24, MB_OVERFLOW}, {24 + 15, MB_OVERFLOW}, {-1, MB_UNDERFLOW}, {-16, MB_UNDERFLOW},
-        {-17, MB_UNDERFLOW}, {-40, MB_UNDERFLOW}};
+    /* The message says where, with the offset from the block's start (none for the header). */
+    struct { ptrdiff_t off; mb_violation v; const char *says; } cases[] = {
+        {24, MB_OVERFLOW, ": rear canary overwritten at offset 24 (found at "},
+        {24 + 15, MB_OVERFLOW, ": rear canary overwritten at offset 39 (found at "},
+        {-1, MB_UNDERFLOW, ": front canary overwritten at offset -1 (found at "},
+        {-16, MB_UNDERFLOW, ": front canary overwritten at offset -16 (found at "},
+        {-17, MB_UNDERFLOW, ": header overwritten (found at "},
+        {-40, MB_UNDERFLOW, ": header overwritten (found at "}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         for (int when = 0; when < 3; when++) {
             unsigned char *p = mb_malloc(g, 24);
             p[cases[i].off] ^= 0x5a;
             if (when == 0) {
                 mb_free(g, p);
+                if (!strstr(g_capture.last, cases[i].says))
+                    TEST_FAIL_("report \"%s\" lacks \"%s\"", g_capture.last, cases[i].says);
                 ASSERT_ONE_VIOLATION(cases[i].v);
             } else if (when == 1) {
                 mb_alloc_check(g);
