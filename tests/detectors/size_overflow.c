@@ -1,13 +1,11 @@
-/* Size overflow (guard(system) family): an element count from the input is multiplied by
- * sizeof(double) unchecked; the product wraps to 16 bytes, the allocation "succeeds" and the first
- * writes run past it. The fix sizes the buffer with mb_buf_init, which refuses with
- * MB_EOVERFLOW. */
+/* Size overflow: an element count from the input is multiplied by sizeof(double) unchecked; the
+ * product wraps to 16 bytes, the allocation "succeeds" and the first writes run past it.
+ * Variants: FAMILY system and guard(system). The fix sizes the buffer with mb_buf_init, which
+ * refuses with MB_EOVERFLOW. */
 #include "detector.h"
 
-int main(void)
+static void size_overflow(mb_alloc *a)
 {
-    mb_alloc *inner = det_need(mb_alloc_system_new(), "mb_alloc_system_new");
-    mb_alloc *a = det_need(mb_alloc_guard_new(inner), "mb_alloc_guard_new");
     size_t n = det_opaque(SIZE_MAX / sizeof(double) + 3); /* n * 8 wraps to 16 */
     size_t fill = n < 4 ? n : 4;
 #if DET_CLEAN
@@ -28,5 +26,9 @@ int main(void)
     }
     mb_free(a, d);
 #endif
-    return DET_FINISH(a, inner);
+}
+
+int main(void)
+{
+    return det_run(FAMILY, size_overflow);
 }

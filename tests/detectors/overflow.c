@@ -1,10 +1,9 @@
-/* Heap overflow of a pool block: an off-by-one loop (<= instead of <) writes one byte past the
- * end of a 24-byte block. */
+/* Heap overflow: an off-by-one loop (<= instead of <) writes one byte past the end of a 24-byte
+ * block. Variants: FAMILY system, pool and guard(system). */
 #include "detector.h"
 
-int main(void)
+static void overflow(mb_alloc *a)
 {
-    mb_alloc *a = det_need(mb_alloc_pool_new(), "mb_alloc_pool_new");
     size_t n = det_opaque(24);
     unsigned char *p = det_need(mb_malloc(a, n), "mb_malloc");
 #if DET_CLEAN
@@ -14,5 +13,9 @@ int main(void)
 #endif
         p[i] = (unsigned char)i;
     mb_free(a, p);
-    return DET_FINISH(a);
+}
+
+int main(void)
+{
+    return det_run(FAMILY, overflow);
 }

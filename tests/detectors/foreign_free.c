@@ -1,6 +1,8 @@
-/* Foreign free into a system instance: a small-buffer optimisation keeps short arrays on the stack,
- * and the cleanup frees the array unconditionally, stack pointer included. The fix frees only
- * what came from the allocator. */
+/* Foreign free: a small-buffer optimisation keeps short arrays on the stack, and the cleanup frees
+ * the array unconditionally, stack pointer included. Variants: FAMILY system, pool and
+ * guard(pool); the system variant holds another block of the instance meanwhile, so membuf's
+ * counters cannot tell the stack pointer apart. The fix frees only what came from the
+ * allocator. */
 #include "detector.h"
 
 static __attribute__((noinline)) double sum_squares(mb_alloc *a, size_t n)
@@ -21,14 +23,21 @@ static __attribute__((noinline)) double sum_squares(mb_alloc *a, size_t n)
     return sum;
 }
 
-int main(void)
+static void foreign_free(mb_alloc *a)
 {
-    mb_alloc *a = det_need(mb_alloc_system_new(), "mb_alloc_system_new");
+#if FAMILY == DET_SYSTEM
     /* Another block live meanwhile, so membuf's counters cannot tell the stack pointer apart. */
     void *session = det_need(mb_malloc(a, det_opaque(64)), "mb_malloc");
+#endif
     double big = sum_squares(a, det_opaque(20));
     double little = sum_squares(a, det_opaque(4));
     det_sink = big > little;
+#if FAMILY == DET_SYSTEM
     mb_free(a, session);
-    return DET_FINISH(a);
+#endif
+}
+
+int main(void)
+{
+    return det_run(FAMILY, foreign_free);
 }

@@ -1,11 +1,11 @@
-/* The p = realloc(p, n) bug on a system instance: growth fails (an injected failure) and the only
- * pointer to the old block is overwritten with NULL, leaking the block; the code then carries on
- * with what it believes is an empty buffer. The fix assigns through a temporary. */
+/* The p = realloc(p, n) bug: growth fails (an injected failure) and the only pointer to the old
+ * block is overwritten with NULL, leaking the block; the code then carries on with what it
+ * believes is an empty buffer. Variants: FAMILY system and pool. The fix assigns through a
+ * temporary. */
 #include "detector.h"
 
-int main(void)
+static void realloc_leak(mb_alloc *a)
 {
-    mb_alloc *a = det_need(mb_alloc_system_new(), "mb_alloc_system_new");
     size_t n = det_opaque(4);
     double *d = det_need(mb_malloc(a, n * sizeof *d), "mb_malloc");
     for (size_t i = 0; i < n; i++)
@@ -21,5 +21,9 @@ int main(void)
     if (!d)
         fprintf(stderr, "grow failed; carrying on without the data\n");
     mb_free(a, d);
-    return DET_FINISH(a);
+}
+
+int main(void)
+{
+    return det_run(FAMILY, realloc_leak);
 }
