@@ -110,7 +110,7 @@ _Static_assert(TAG_BYTES == sizeof(uint16_t) && MB__ALIGN % TAG_BYTES == 0, "tag
 /* blk is MB__ALIGN-aligned, so the tag's granules end at blk; they must hold no user byte. */
 _Static_assert(MB__TRACK_GRANULE <= MB__REDZONE + TAG_BYTES || !MB__TRACK_ENABLED,
                "the tag's granules are all redzone");
-_Static_assert(MB__ALIGN % MB__TRACK_GRANULE == 0, "blocks start on a granule");
+_Static_assert(MB__TRACK_GRANULE <= MB__ALIGN, "blocks start on a granule (both powers of two)");
 
 /* The direct-mapped table's slot for address u if it holds u's arena (then its ar is not NULL:
  * an empty slot matches no address); NULL otherwise, and pool.c's arena_lookup falls back to

@@ -52,7 +52,7 @@ void mb__registry_remove(mb_alloc *a)
 
 /* The instance other than a with the strongest claim on p (the first LIVE one ends the
  * search), or NULL; *claim and *size say what it claims. Runs under g_reg_lock. */
-static mb_alloc *strongest_other(mb_alloc *a, const void *p, mb__claim *claim, size_t *size)
+static mb_alloc *strongest_other(const mb_alloc *a, const void *p, mb__claim *claim, size_t *size)
 {
     mb_alloc *best = NULL;
     *claim = MB__CLAIM_NONE;

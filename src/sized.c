@@ -24,7 +24,7 @@ typedef struct sized {
 
 /* Load factor 1/2: one 16-byte entry per block at 1/2 to 1/4 occupancy, against a 16-byte
  * header per block before the map; a deletion shifts a few more entries than at 1/4. */
-#define LIVE_LOAD_SHIFT 1
+#define LIVE_LOAD_SHIFT 2
 
 /* What the vtable is asked for: at least MB__ALIGN bytes, so an allocator that aligns small
  * blocks to their size (8 bytes for 8) still returns MB__ALIGN-aligned memory. */
