@@ -70,11 +70,14 @@ typedef struct mb_alloc_vtable {
 } mb_alloc_vtable;
 MB_API mb_alloc *mb_alloc_custom_new(const mb_alloc_vtable *vt, void *ctx, const char *name);
 
-/* Deletes the instance. If blocks are still live, reports one MB_LEAK (count and bytes). pool
- * and guard then release every block they still hold; system and custom leave theirs allocated
- * in the underlying allocator (where LeakSanitizer and Valgrind report them, unreachable). NULL:
- * no-op. Every pointer from a pool or guard instance becomes invalid. Deleting an instance that
- * another still uses (a guard's inner) is the caller's error. */
+/* Deletes the instance. If blocks are still live, reports one MB_LEAK (count and bytes) first,
+ * while the instance is whole (a handler may free them; one that does not return leaves the
+ * instance undeleted). pool and guard then release every block they still hold; system and
+ * custom leave theirs allocated in the underlying allocator (where LeakSanitizer and Valgrind
+ * report them, unreachable). NULL: no-op. Every pointer from a pool or guard instance becomes
+ * invalid. Deleting an instance that another still uses (a guard's inner) is the caller's error.
+ * membuf keeps what it knows of blocks and instances out of sight of leak checkers' scans, so a
+ * block or an instance the program lost is still reported by them. */
 MB_API void mb_alloc_delete(mb_alloc *a);
 
 /* The family name: "system", "pool", "guard(pool)", "guard(guard(system))", a custom name.
@@ -129,7 +132,8 @@ typedef enum mb_violation {
  *
  * When the handler runs: a violation is queued where it is found and delivered when the
  * outermost membuf call on that thread returns, with every instance consistent again (an
- * mb_alloc_delete's reports come after the instance is gone). Several found by one call are
+ * mb_alloc_delete's leak report comes before anything is released, what its release finds
+ * after the instance is gone). Several found by one call are
  * delivered in order, one handler call each. So the handler may call any membuf function on any
  * instance, the reporting one included (allocate, free, check, delete other instances); a report
  * that such a call makes is delivered when that call returns, so the handler is then entered

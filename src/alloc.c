@@ -176,19 +176,21 @@ void mb_alloc_check(mb_alloc *a)
     mb__report_leave();
 }
 
-/* The leak report and the destroy's own reports reach the handler after the instance is gone
- * (and out of the registry), so a handler never sees it half destroyed. */
+/* The leak report is made while the instance is still whole: at depth 0 it reaches the handler
+ * before anything is released (so the default handler's abort leaves the blocks for ASan and
+ * Valgrind to see, and a handler may even free them); what the destroy itself finds reaches the
+ * handler after the instance is gone (and out of the registry). */
 void mb_alloc_delete(mb_alloc *a)
 {
     mb__report_enter();
-    if (!a) {
-        mb__report_leave();
+    mb__report_leave(); /* reports still queued from before */
+    if (!a)
         return;
-    }
     size_t blocks = mb__alloc_live_blocks(a);
     if (blocks > 0)
         mb__report(MB_LEAK, "%zu block%s (%zu bytes) still live in %s#%lu at delete", blocks,
                    blocks == 1 ? "" : "s", mb__stats_live_bytes(&a->stats), a->name, a->id);
+    mb__report_enter();
     mb__registry_remove(a);
     a->fam->destroy(a);
     mb__report_leave();

@@ -124,7 +124,8 @@ struct mb_alloc {
     mb__stats stats;
     uint64_t fail_countdown; /* requests that still succeed before the injected failure */
     enum mb__fail_state fail_state;
-    mb_alloc *reg_next, *reg_prev; /* the registry of live instances (registry.c) */
+    uintptr_t reg_next, reg_prev; /* the registry of live instances (registry.c): mb__hide'd, so
+                                   * an instance the program lost is still a leak to LSan */
     atomic_flag lock;      /* the state that query() reads: see mb__lock */
 };
 
@@ -208,11 +209,17 @@ void mb__rng_fill_normal(mb_rng *r, double *d, size_t n, double mean, double sd)
 static inline bool mb__add(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
 static inline bool mb__mul(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
 
+/* A pointer kept where a leak checker's conservative scan (LeakSanitizer, Valgrind) must not take
+ * it for a reference: its bits inverted, so that what membuf remembers about a block (that it is
+ * live, or was freed) never makes a block the program lost look reachable. */
+static inline uintptr_t mb__hide(const void *p) { return ~(uintptr_t)p; }
+static inline void *mb__unhide(uintptr_t h) { return (void *)~h; }
+
 /* An open-addressing map from non-NULL pointers to uintptr_t, for ownership tests without
  * touching the memory the pointer names. Not thread-safe. A zeroed struct is an empty map with
- * the default load factor. */
+ * the default load factor. Keys are stored hidden (mb__hide); values are not. */
 typedef struct mb__ptrmap_entry {
-    uintptr_t key; /* 0: empty slot */
+    uintptr_t key; /* mb__hide(pointer); 0: empty slot */
     uintptr_t val;
 } mb__ptrmap_entry;
 typedef struct mb__ptrmap {
@@ -256,13 +263,13 @@ void mb__ptrmap_free(mb__ptrmap *m);
  * (by anyone), so a live block is always looked for first. A zeroed struct is empty. */
 #define MB__FREED_RING 256
 typedef struct mb__freed_ring {
-    uintptr_t addr[MB__FREED_RING];
+    uintptr_t addr[MB__FREED_RING]; /* mb__hide(address); 0 (no address hides to it): empty */
     size_t size[MB__FREED_RING];
     unsigned pos;
 } mb__freed_ring;
 static inline void mb__freed_push(mb__freed_ring *r, const void *p, size_t size)
 {
-    r->addr[r->pos] = (uintptr_t)p;
+    r->addr[r->pos] = mb__hide(p);
     r->size[r->pos] = size;
     r->pos = (r->pos + 1) % MB__FREED_RING;
 }
@@ -271,7 +278,7 @@ static inline bool mb__freed_find(const mb__freed_ring *r, const void *p, size_t
 {
     for (unsigned k = 1; k <= MB__FREED_RING; k++) {
         unsigned i = (r->pos + MB__FREED_RING - k) % MB__FREED_RING;
-        if (r->addr[i] == (uintptr_t)p) {
+        if (r->addr[i] == mb__hide(p)) {
             *size = r->size[i];
             return true;
         }

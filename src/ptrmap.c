@@ -58,7 +58,7 @@ bool mb__ptrmap_grow(mb__ptrmap *m, size_t extra)
 
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val)
 {
-    uintptr_t k = (uintptr_t)key;
+    uintptr_t k = mb__hide(key);
     size_t s = slot_of(k, m->cap);
     while (m->e[s].key && m->e[s].key != k)
         s = (s + 1) & (m->cap - 1);
@@ -89,7 +89,7 @@ static bool find_slot(const mb__ptrmap *m, uintptr_t k, size_t *slot)
 uintptr_t *mb__ptrmap_find(const mb__ptrmap *m, const void *key)
 {
     size_t s;
-    return find_slot(m, (uintptr_t)key, &s) ? &m->e[s].val : NULL;
+    return find_slot(m, mb__hide(key), &s) ? &m->e[s].val : NULL;
 }
 
 bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val)
@@ -123,7 +123,7 @@ static void del_slot(mb__ptrmap *m, size_t s)
 bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
 {
     size_t s;
-    if (!find_slot(m, (uintptr_t)key, &s))
+    if (!find_slot(m, mb__hide(key), &s))
         return false;
     if (val)
         *val = m->e[s].val;
@@ -141,7 +141,7 @@ size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val
     for (; i < m->cap; i++) {
         if (m->e[i].key) {
             if (key)
-                *key = (void *)m->e[i].key;
+                *key = mb__unhide(m->e[i].key);
             if (val)
                 *val = m->e[i].val;
             return i + 1;

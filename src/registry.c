@@ -7,7 +7,8 @@
  * instance's own lock, and reports one violation from the strongest answer. Nothing reads the
  * memory the pointer names: each family answers from its own bookkeeping (a map of live
  * blocks, the pool's arena map, a ring of recent frees). Lock order: g_reg_lock, then one
- * instance lock at a time; an instance holding its own lock never takes another. */
+ * instance lock at a time; an instance holding its own lock never takes another. The list's
+ * links are hidden from leak checkers (mb__hide): an instance the program lost is a leak. */
 #if !defined(_POSIX_C_SOURCE)
 /* pthread mutexes and sched_yield under -std=c11; a feature-test macro is reserved by design. */
 #define _POSIX_C_SOURCE 200809L // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
@@ -18,7 +19,7 @@
 #include <sched.h>
 
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static mb_alloc *g_reg;
+static uintptr_t g_reg = ~(uintptr_t)0; /* mb__hide(first instance): the list's links are hidden */
 
 void mb__lock_slow(mb_alloc *a)
 {
@@ -26,27 +27,29 @@ void mb__lock_slow(mb_alloc *a)
         (void)sched_yield();
 }
 
+static mb_alloc *at(uintptr_t link) { return mb__unhide(link); }
+
 void mb__registry_add(mb_alloc *a)
 {
     pthread_mutex_lock(&g_reg_lock);
-    a->reg_prev = NULL;
+    a->reg_prev = mb__hide(NULL);
     a->reg_next = g_reg;
-    if (g_reg)
-        g_reg->reg_prev = a;
-    g_reg = a;
+    if (at(g_reg))
+        at(g_reg)->reg_prev = mb__hide(a);
+    g_reg = mb__hide(a);
     pthread_mutex_unlock(&g_reg_lock);
 }
 
 void mb__registry_remove(mb_alloc *a)
 {
     pthread_mutex_lock(&g_reg_lock);
-    if (a->reg_prev)
-        a->reg_prev->reg_next = a->reg_next;
-    else if (g_reg == a)
+    if (at(a->reg_prev))
+        at(a->reg_prev)->reg_next = a->reg_next;
+    else if (at(g_reg) == a)
         g_reg = a->reg_next;
-    if (a->reg_next)
-        a->reg_next->reg_prev = a->reg_prev;
-    a->reg_next = a->reg_prev = NULL;
+    if (at(a->reg_next))
+        at(a->reg_next)->reg_prev = a->reg_prev;
+    a->reg_next = a->reg_prev = mb__hide(NULL);
     pthread_mutex_unlock(&g_reg_lock);
 }
 
@@ -57,7 +60,7 @@ static mb_alloc *strongest_other(const mb_alloc *a, const void *p, mb__claim *cl
     mb_alloc *best = NULL;
     *claim = MB__CLAIM_NONE;
     *size = 0;
-    for (mb_alloc *o = g_reg; o && *claim != MB__CLAIM_LIVE; o = o->reg_next) {
+    for (mb_alloc *o = at(g_reg); o && *claim != MB__CLAIM_LIVE; o = at(o->reg_next)) {
         if (o == a || !o->fam->query)
             continue;
         size_t sz = 0;

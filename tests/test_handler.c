@@ -174,8 +174,8 @@ static void misuse_guard_damage(hostile *h, int fam)
     p[3] = 0; /* write after free: found when p leaves the quarantine */
     for (int i = 0; i < 70; i++)
         mb_free(g, mb_malloc(g, 16));
-    /* A guard deleted with a damaged live block: reported at delete, and the handler runs after
-     * the guard is gone (so it must not, and does not, use it). */
+    /* A guard deleted with a damaged live block: the leak is reported while the guard is whole,
+     * the damage (found as it releases the block) after it is gone; the handler uses neither. */
     mb_alloc *tmp = mb_alloc_guard_new(h->inst[fam - 2]);
     ASSERT_NOT_NULL(tmp);
     unsigned char *t = mb_malloc(tmp, 8);
