@@ -1,7 +1,8 @@
 /* The "track" layer: what membuf tells ASan, MSan and Valgrind Memcheck about memory it manages
  * itself. Without it, a pool block lives inside one big live mapping and a use after free or an
  * overrun of it is invisible to every tool. One block per tool below, each defining the same
- * functions and constants; nothing outside this file asks which tool is on, only whether one is
+ * functions and constants (a tool that does not track addressability takes the no-op defaults
+ * after the blocks); nothing outside this file asks which tool is on, only whether one is
  * (MB__TRACK_ENABLED). In plain builds every function is a no-op.
  *
  *   hide / show       metadata the user must never touch: inaccessible while the block is live;
@@ -49,6 +50,7 @@
 /* ---- AddressSanitizer: addressability in 8-byte granules ----------------------------------- */
 #include <sanitizer/asan_interface.h>
 #define MB__TRACK_ENABLED 1
+#define MB__TRACK_ADDRESSES 1
 #define MB__REDZONE 16
 #define MB__TRACK_GRANULE 8
 
@@ -86,17 +88,12 @@ __attribute__((no_sanitize("address"))) static inline uint16_t mb__track_snoop_u
 }
 
 #elif defined(MB__TRACK_MSAN)
-/* ---- MemorySanitizer: initialisation only (no addressability to track) --------------------- */
+/* ---- MemorySanitizer: initialisation only (addressability: the defaults below) ------------ */
 #include <sanitizer/msan_interface.h>
 #define MB__TRACK_ENABLED 1
+#define MB__TRACK_ADDRESSES 0
 #define MB__REDZONE 0
 #define MB__TRACK_GRANULE 1
-
-static inline void mb__track_hide(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_show(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_writable(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_pool_create(const void *pool) { (void)pool; }
-static inline void mb__track_pool_destroy(const void *pool) { (void)pool; }
 
 static inline void mb__track_block_alloc(const void *pool, void *p, size_t n)
 {
@@ -117,12 +114,11 @@ static inline void mb__track_block_resize(const void *pool, void *p, size_t old_
         __msan_allocated_memory((char *)p + old_n, new_n - old_n);
 }
 
-static inline uint16_t mb__track_snoop_u16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-
 #elif defined(MB__TRACK_VALGRIND)
 /* ---- Valgrind Memcheck: byte addressability and definedness, pool blocks as mempool chunks - */
 #include <valgrind/memcheck.h>
 #define MB__TRACK_ENABLED 1
+#define MB__TRACK_ADDRESSES 1
 #define MB__REDZONE 16
 #define MB__TRACK_GRANULE 1
 
@@ -162,16 +158,12 @@ static inline uint16_t mb__track_snoop_u16(const uint16_t *p)
 }
 
 #else
-/* ---- no tool ------------------------------------------------------------------------------- */
+/* ---- no tool: the defaults below --------------------------------------------------------- */
 #define MB__TRACK_ENABLED 0
+#define MB__TRACK_ADDRESSES 0
 #define MB__REDZONE 0
 #define MB__TRACK_GRANULE 1
 
-static inline void mb__track_hide(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_show(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_writable(void *p, size_t n) { (void)p, (void)n; }
-static inline void mb__track_pool_create(const void *pool) { (void)pool; }
-static inline void mb__track_pool_destroy(const void *pool) { (void)pool; }
 static inline void mb__track_block_alloc(const void *pool, void *p, size_t n)
 {
     (void)pool, (void)p, (void)n;
@@ -184,6 +176,15 @@ static inline void mb__track_block_resize(const void *pool, void *p, size_t old_
 {
     (void)pool, (void)p, (void)old_n, (void)new_n;
 }
+#endif
+
+/* ---- defaults for a tool that does not track addressability (MSan, none) ------------------ */
+#if !MB__TRACK_ADDRESSES
+static inline void mb__track_hide(void *p, size_t n) { (void)p, (void)n; }
+static inline void mb__track_show(void *p, size_t n) { (void)p, (void)n; }
+static inline void mb__track_writable(void *p, size_t n) { (void)p, (void)n; }
+static inline void mb__track_pool_create(const void *pool) { (void)pool; }
+static inline void mb__track_pool_destroy(const void *pool) { (void)pool; }
 static inline uint16_t mb__track_snoop_u16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 #endif
 
@@ -193,52 +194,53 @@ _Static_assert((MB__TRACK_GRANULE & (MB__TRACK_GRANULE - 1)) == 0, "granule is a
 
 static inline void mb__track_noaccess(void *p, size_t n) { mb__track_hide(p, n); }
 
-/* The granules that cover [p, p + n): *lo and the returned length. */
-static inline size_t mb__track_granules_(const void *p, size_t n, uint8_t **lo)
+/* The granules around [p, p + n) of hidden memory, opened for our own access by
+ * mb__track_open and hidden again by mb__track_close. */
+typedef struct mb__track_window {
+    uint8_t *lo;
+    size_t len;
+} mb__track_window;
+
+static inline mb__track_window mb__track_open(const void *p, size_t n)
 {
     uintptr_t a = (uintptr_t)p & ~(uintptr_t)(MB__TRACK_GRANULE - 1);
     uintptr_t b = ((uintptr_t)p + n + MB__TRACK_GRANULE - 1) & ~(uintptr_t)(MB__TRACK_GRANULE - 1);
-    *lo = (uint8_t *)a;
-    return (size_t)(b - a);
+    mb__track_window w = {(uint8_t *)a, (size_t)(b - a)};
+    mb__track_show(w.lo, w.len);
+    return w;
 }
+
+static inline void mb__track_close(mb__track_window w) { mb__track_hide(w.lo, w.len); }
 
 /* Copies n bytes of hidden memory at src to dst; the granules around them stay hidden. */
 static inline void mb__track_peek(void *dst, const void *src, size_t n)
 {
-    uint8_t *lo;
-    size_t len = mb__track_granules_(src, n, &lo);
-    mb__track_show(lo, len);
+    mb__track_window w = mb__track_open(src, n);
     memcpy(dst, src, n);
-    mb__track_hide(lo, len);
+    mb__track_close(w);
 }
 
 /* Copies n bytes from src into hidden memory at dst; the granules around them stay hidden. */
 static inline void mb__track_poke(void *dst, const void *src, size_t n)
 {
-    uint8_t *lo;
-    size_t len = mb__track_granules_(dst, n, &lo);
-    mb__track_show(lo, len);
+    mb__track_window w = mb__track_open(dst, n);
     memcpy(dst, src, n);
-    mb__track_hide(lo, len);
+    mb__track_close(w);
 }
 
 static inline uint16_t mb__track_peek_u16(const uint16_t *p)
 {
-    uint8_t *lo;
-    size_t len = mb__track_granules_(p, sizeof *p, &lo);
-    mb__track_show(lo, len);
+    mb__track_window w = mb__track_open(p, sizeof *p);
     uint16_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
-    mb__track_hide(lo, len);
+    mb__track_close(w);
     return v;
 }
 
 static inline void mb__track_poke_u16(uint16_t *p, uint16_t v)
 {
-    uint8_t *lo;
-    size_t len = mb__track_granules_(p, sizeof *p, &lo);
-    mb__track_show(lo, len);
+    mb__track_window w = mb__track_open(p, sizeof *p);
     __atomic_store_n(p, v, __ATOMIC_RELAXED);
-    mb__track_hide(lo, len);
+    mb__track_close(w);
 }
 
 /* The free-list link stored in the first word of a free (hidden) block. */

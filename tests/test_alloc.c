@@ -466,22 +466,21 @@ static void test_custom_misaligned(void)
     ASSERT_UEQ((uintptr_t)p % 16, 0);
     for (int i = 0; i < 40; i++)
         p[i] = (unsigned char)i;
-    k.skew_realloc = true; /* realloc misaligns, malloc does not: moved to an aligned block */
-    p = mb_realloc(a, p, 80);
-    ASSERT_NOT_NULL(p);
-    ASSERT_UEQ((uintptr_t)p % 16, 0);
-    ASSERT(strstr(g_capture.last, "moved to an aligned block"));
-    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
-    for (int i = 0; i < 40; i++)
-        ASSERT_EQ(p[i], i);
-    k.skew_malloc = true; /* both misalign: the contents are kept in the misaligned block */
-    p = mb_realloc(a, p, 120);
-    ASSERT_NOT_NULL(p);
-    ASSERT_UEQ((uintptr_t)p % 16, 8);
-    ASSERT(strstr(g_capture.last, "handed out misaligned"));
-    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
-    for (int i = 0; i < 40; i++)
-        ASSERT_EQ(p[i], i);
+    /* realloc misaligns; first malloc does not (moved to an aligned block), then both do (the
+     * contents stay in the misaligned block). */
+    static const struct { size_t size; bool skew_malloc; uintptr_t rem; const char *says; } steps[] = {
+        {80, false, 0, "moved to an aligned block"}, {120, true, 8, "handed out misaligned"}};
+    k.skew_realloc = true;
+    for (size_t s = 0; s < 2; s++) {
+        k.skew_malloc = steps[s].skew_malloc;
+        p = mb_realloc(a, p, steps[s].size);
+        ASSERT_NOT_NULL(p);
+        ASSERT_UEQ((uintptr_t)p % 16, steps[s].rem);
+        ASSERT(strstr(g_capture.last, steps[s].says));
+        ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+        for (int i = 0; i < 40; i++)
+            ASSERT_EQ(p[i], i);
+    }
     mb_free(a, p);
     ASSERT_NO_VIOLATION();
     ASSERT_EQ(k.live, 0);
