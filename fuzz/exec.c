@@ -21,7 +21,6 @@
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include "exec.h"
 #include "refrng.h"
-#include "internal.h" /* mb__sys_fail_after: the sys-fail-after op */
 
 #include <membuf.h>
 
@@ -57,6 +56,7 @@ typedef struct inst_model {
     mb_alloc_stats st;
     int fail_state; /* 0 off, 1 armed once, 2 armed always, 3 failing */
     uint64_t countdown;
+    bool injecting; /* fail-after since the last fail-never (or renew): call_back_in keeps off */
     size_t freed; /* bytes freed or moved away so far: what a guard's quarantine may hold */
 } inst_model;
 
@@ -73,7 +73,9 @@ typedef struct run {
     uint32_t gen;
     int reports;
     mb_violation last_kind;
-    char last_msg[512];
+    char last_msg[1024];
+    bool reenter;    /* the current misuse op's handler calls back in (call_back_in) */
+    bool reentering; /* call_back_in is running */
 } run;
 
 static void fail(const run *r, const char *fmt, ...)
@@ -101,6 +103,8 @@ static void fail(const run *r, const char *fmt, ...)
     abort();
 }
 
+static void call_back_in(run *r);
+
 static void handler(mb_violation v, const char *msg, void *user)
 {
     run *r = user;
@@ -109,6 +113,13 @@ static void handler(mb_violation v, const char *msg, void *user)
     snprintf(r->last_msg, sizeof r->last_msg, "%s", msg);
     if (r->d != MBF_D_GUARD)
         fail(r, "unexpected violation: %s", msg);
+    if (r->reentering)
+        fail(r, "a call made by the violation handler reported: %s", msg);
+    if (r->reenter) {
+        r->reentering = true;
+        call_back_in(r);
+        r->reentering = false;
+    }
 }
 
 /* ---- the custom family: libc through the vtable -------------------------------------- */
@@ -692,10 +703,9 @@ static void misuse_pool(run *r, const mbf_op *op)
             fail(r, "mb_realloc of a freed pool block succeeded");
         expect_one(r, MB_DOUBLE_FREE, what);
         break;
-    case MBF_MISMATCHED_FREE: /* another pool instance: not its block (a small one: a large
-                               * address may be in the other instance's ring of freed ones) */
+    case MBF_MISMATCHED_FREE: /* another pool instance: the registry names the owner */
         mb_free(other, p);
-        expect_one(r, MB_FOREIGN_FREE, what);
+        expect_one(r, MB_MISMATCHED_FREE, what);
         mb_free(pool, p);
         break;
     default: /* MBF_FOREIGN_FREE */
@@ -721,7 +731,7 @@ static void op_misuse(run *r, const mbf_op *op)
     if (r->reports)
         fail(r, "report before the misuse: %s", r->last_msg);
     if (r->sys_armed) { /* the misuse needs its allocations to succeed */
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         r->sys_armed = false;
     }
     if ((a & 0x80) && op->slot <= MBF_FOREIGN_FREE) {
@@ -757,10 +767,10 @@ static void op_misuse(run *r, const mbf_op *op)
             unsigned char local[64];
             mb_free(g, local + (a >> 2) % 32);
             expect_one(r, MB_FOREIGN_FREE, what);
-        } else {
+        } else { /* inside a system block: no instance's block */
             mb_alloc *sys = r->inst[F_SYSTEM];
             p = mb_malloc(sys, n);
-            mb_free(g, p);
+            mb_free(g, p + 8);
             expect_one(r, MB_FOREIGN_FREE, what);
             mb_free(sys, p);
         }
@@ -803,6 +813,37 @@ static void op_misuse(run *r, const mbf_op *op)
         break;
     }
     case MBF_NMISUSE: break;
+    }
+}
+
+/* The handler of a `misuse ... reenter` op, on each report: every instance (but one given a
+ * fail-after since its last fail-never: the model would lose count) allocates, resizes, frees and is checked, and
+ * the first live raw slot's block is freed. None of it may report, the reporting instance must be
+ * consistent again by now (membuf.h: reports are delivered when the outermost call returns), and
+ * the oracles after the op see every slot intact; the counters are resynced after a misuse. */
+static void call_back_in(run *r)
+{
+    for (int f = 0; f < MBF_FAMILIES; f++) {
+        if (r->m[f].injecting)
+            continue;
+        mb_alloc *a = r->inst[f];
+        unsigned char *p = mb_malloc(a, 24);
+        if (!p)
+            fail(r, "reenter: mb_malloc(24) on %s failed", mbf_family_names[f]);
+        paint_bytes(p, 24, 7);
+        unsigned char *q = mb_realloc(a, p, 600);
+        if (!q)
+            fail(r, "reenter: mb_realloc(600) on %s failed", mbf_family_names[f]);
+        if (!intact(q, 24, 7))
+            fail(r, "reenter: mb_realloc on %s lost the contents", mbf_family_names[f]);
+        mb_free(a, q);
+        mb_alloc_check(a);
+    }
+    for (int i = 0; i < MBF_SLOTS; i++) {
+        if (r->s[i].kind == SLOT_RAW && !r->m[r->s[i].fam].injecting) {
+            release(r, &r->s[i]);
+            break;
+        }
     }
 }
 
@@ -967,7 +1008,7 @@ static void op_api_edge(run *r, const mbf_op *op)
 static void teardown(run *r)
 {
     r->op_index = r->prog->n;
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     r->sys_armed = false;
     for (int f = 0; f < MBF_FAMILIES; f++) {
         mb_alloc_fail_never(r->inst[f]);
@@ -1024,22 +1065,26 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p)
             mb_alloc_fail_after(r.inst[f], op->a, op->b ? MB_FAIL_ALWAYS : MB_FAIL_ONCE);
             r.m[f].fail_state = op->b ? 2 : 1;
             r.m[f].countdown = op->a;
+            r.m[f].injecting = true;
             break;
         case MBF_FAIL_NEVER:
             mb_alloc_fail_never(r.inst[f]);
             r.m[f].fail_state = 0;
             r.m[f].countdown = 0;
+            r.m[f].injecting = false;
             break;
         case MBF_CHECK: op_check(&r, f); break;
         case MBF_MISUSE:
             if (d == MBF_D_GUARD && !misused++) {
+                r.reenter = op->b;
                 op_misuse(&r, op);
+                r.reenter = false;
                 resync(&r);
             }
             break;
         case MBF_BULK: op_bulk(&r, op); break;
         case MBF_SYS_FAIL:
-            mb__sys_fail_after(op->a);
+            mb_internal_fail_after(op->a);
             r.sys_armed = true;
             break;
         case MBF_RENEW: op_renew(&r, op->fam); break;

@@ -93,7 +93,9 @@ void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
         memset(&op, 0, sizeof op);
         op.kind = dialect_kinds[d][next(&r) % dialect_size[d]];
         if (op.kind == MBF_MISUSE) {
-            op.slot = next(&r) % MBF_NMISUSE;
+            uint8_t v = next(&r);
+            op.slot = v % MBF_NMISUSE;
+            op.b = (v / MBF_NMISUSE) & 1; /* reenter */
             op.a = next(&r);
         } else {
             op.slot = next(&r) % MBF_SLOTS;
@@ -162,11 +164,12 @@ size_t mbf_encode(mbf_dialect d, const mbf_prog *p, uint8_t *buf, size_t cap)
         if (k < 0)
             return SIZE_MAX;
         PUT(k);
-        PUT(op->slot);
         if (op->kind == MBF_MISUSE) {
+            PUT(op->slot + (op->b ? MBF_NMISUSE : 0)); /* the violation byte carries reenter */
             PUT(op->a);
             continue;
         }
+        PUT(op->slot);
         if (has_fam(op->kind))
             PUT(op->fam);
         if (has_size(op->kind)) {
@@ -245,7 +248,9 @@ void mbf_print_op(FILE *f, const mbf_op *op)
     case MBF_FAIL_AFTER:
         fprintf(f, "%s %u %u %s\n", k, op->slot, op->a, op->b ? "always" : "once");
         break;
-    case MBF_MISUSE: fprintf(f, "%s %s %u\n", k, mbf_violation_names[op->slot], op->a); break;
+    case MBF_MISUSE:
+        fprintf(f, "%s %s %u%s\n", k, mbf_violation_names[op->slot], op->a, op->b ? " reenter" : "");
+        break;
     case MBF_BULK:
         fprintf(f, "%s %u %s %zu %u\n", k, op->slot, mbf_family_names[op->fam], mbf_size(op),
                 op->a * 4u);
@@ -338,7 +343,8 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
         ERR("unknown op '%s'", w[0]);
     op->kind = (uint8_t)k;
     static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3, 5, 2, 2, 3};
-    if (nw != want[k])
+    bool reenter = k == MBF_MISUSE && nw == want[k] + 1 && strcmp(w[nw - 1], "reenter") == 0;
+    if (nw != want[k] + reenter)
         ERR("'%s' takes %zu argument(s), got %zu", w[0], want[k] - 1, nw - 1);
     uint64_t v;
     if (k == MBF_MISUSE) {
@@ -349,6 +355,7 @@ static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t 
             ERR("bad misuse argument '%s' (0..255)", w[2]);
         op->slot = (uint8_t)m;
         op->a = (uint8_t)v;
+        op->b = reenter;
         return true;
     }
     if (k == MBF_RENEW) {

@@ -19,7 +19,7 @@
  *   fail-after   slot n mode                   fail-after 2 3 once      (mode byte odd: always)
  *   fail-never   slot                          fail-never 2
  *   check        slot                          check 2
- *   misuse       violation arg                 misuse double-free 17    (fuzz_guard only)
+ *   misuse       violation arg                 misuse double-free 17 [reenter]  (fuzz_guard)
  *   bulk         order fam size count          bulk 2 pool 100 64       (fuzz_alloc, fuzz_guard)
  *   sys-fail-after  n                          sys-fail-after 3
  *   renew        fam                           renew guard(pool)
@@ -33,7 +33,10 @@
  *          raw ops as bytes.
  *   value, mean, sd    byte % 8 into mbf_fill_values / mbf_means / mbf_sds (text: the same
  *          spelling; invalid means and sds are deliberate: MB_EINVAL is expected).
- *   seed   one byte.   n   one byte.   violation  byte % 8 into mbf_violation_names.
+ *   seed   one byte.   n   one byte.   violation  byte % 8 into mbf_violation_names; bit 3 of
+ *          the byte: reenter (the violation handler calls back into every instance on each
+ *          report: allocates, resizes, frees and checks through each, and frees a live raw
+ *          slot's block; see membuf.h on what a handler may do).
  *   misuse arg: bit 0 picks the guard (guard(pool) if set); bit 7 aims double-free,
  *          double-free-late, mismatched-free and foreign-free at the plain pool instead (bit 6:
  *          a large pool block), where the pool's own checks must report them.
@@ -42,7 +45,7 @@
  *          in first out, 1 last in first out, 2 even indices first, 3..7 shuffled (seeded by the
  *          order and the size). This fills pools, empties them and maps and returns arenas,
  *          which eight slots never do. The slot byte carries the order.
- *   sys-fail-after  arms membuf's internal fault hook (mb__sys_fail_after): the next n
+ *   sys-fail-after  arms membuf's internal fault hook (mb_internal_fail_after): the next n
  *          internal allocations (descriptors, maps, quarantine, names, libc blocks behind the
  *          pool's large blocks) succeed, then all fail until the input ends or a misuse op
  *          (which disarms it). While armed any request may fail, but a failed call must still
@@ -83,7 +86,7 @@ typedef struct mbf_op {
     uint8_t kind;   /* mbf_kind */
     uint8_t slot;   /* < MBF_SLOTS, or the violation for MBF_MISUSE */
     uint8_t fam;    /* < MBF_FAMILIES */
-    uint8_t a, b, c; /* value / seed,mean,sd / n,mode / misuse arg / bulk count/4 / sys n */
+    uint8_t a, b, c; /* value / seed,mean,sd / n,mode / misuse arg,reenter / bulk count/4 / sys n */
     uint8_t size_code;
     uint16_t size16; /* with size_code 192..253 */
 } mbf_op;

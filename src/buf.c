@@ -70,8 +70,7 @@ mb_status mb_buf_fill(mb_buf *b, double v)
             memset(d, 0, n * sizeof *d); /* +0.0 is all-zero bits (IEEE 754) */
         return MB_OK;
     }
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MB__TRACK_ASAN) &&                    \
-    !defined(MB__TRACK_MSAN) && !defined(MB__TRACK_VALGRIND)
+#if defined(__x86_64__) && defined(__GNUC__) && !MB__TRACK_ENABLED
     /* rep stosq: the string-store microcode writes whole lines without reading them first, as
      * memset does (a plain loop runs at 0.6-0.8x memset's bandwidth). Only without a memory
      * tool, which would not see stores made by inline assembly. */

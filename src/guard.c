@@ -12,9 +12,11 @@
  * The checksum covers the header fields and the user address; the canaries are derived from the
  * address, so a block copied elsewhere does not validate. Whether a pointer is ours is decided by
  * a per-guard map of live blocks (user pointer -> size) and the quarantine ring, never by reading
- * the memory first, so a foreign or stale pointer is never dereferenced. A process-wide registry
- * of guards (under a mutex) attributes a block freed through the wrong guard: "mismatched-free:
- * block 0x.. (24 bytes) allocated by guard(pool)#2, freed by guard(system)#1".
+ * the memory first, so a foreign or stale pointer is never dereferenced. The process-wide registry
+ * of instances (registry.c) attributes a block freed through the wrong instance: "mismatched-free:
+ * block 0x.. (24 bytes) allocated by guard(pool)#2, freed by guard(system)#1"; other instances ask
+ * us in turn (guard_query) about our map, quarantine and evicted ring, which change under the
+ * instance's lock.
  *
  * Freed blocks are filled with 0xDD and move from the map to a FIFO quarantine ring (at most
  * QUAR_BLOCKS blocks and QUAR_BYTES bytes) before going back to inner; a block leaving the
@@ -24,19 +26,16 @@
  * free). Addresses that left the quarantine are remembered in a ring, so a late second free is
  * still a double free.
  *
+ * Reports are queued and reach the handler only when the outermost membuf call returns
+ * (report.c), so a handler that calls back into this guard never finds it half way through an
+ * operation.
+ *
  * Failure policy: a bad free (double, mismatched, foreign) is reported and not passed on; the
  * block stays where it was. A damaged canary or header of one of our blocks is reported once per
  * block (at free, realloc, check or delete) and the block is then handled normally, since its
  * size and state come from the map or the ring, not from the damaged memory. */
-#if !defined(_POSIX_C_SOURCE)
-/* pthread mutexes under -std=c11; a feature-test macro is reserved by design. */
-#define _POSIX_C_SOURCE 200809L // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-#endif
 #include "internal.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,7 +47,6 @@
 #define STATE_FREED 0x45455246u /* "FREE" */
 #define QUAR_BLOCKS 64
 #define QUAR_BYTES ((size_t)1 << 20)
-#define EVICTED_RING 256
 
 /* Map values: size << 1 | F_REPORTED. Only live blocks are in the map; freed ones are in the
  * quarantine ring. */
@@ -76,35 +74,18 @@ typedef struct guard guard;
 struct guard {
     mb_alloc base;
     mb_alloc *inner;
-    guard *reg_next, *reg_prev; /* registry of all guards */
+    /* What other instances may query (guard_query), changed under the instance's lock (glock;
+     * the guard reads its own without it): */
     mb__ptrmap blocks;          /* live user pointer -> size << 1 | F_REPORTED */
     qent *quar;                 /* FIFO ring of QUAR_BLOCKS freed blocks */
     size_t quar_head, quar_count, quar_bytes;
-    uintptr_t evicted[EVICTED_RING];
-    size_t evicted_size[EVICTED_RING];
-    size_t evicted_pos;
+    mb__freed_ring evicted;     /* blocks that left the quarantine */
     uint32_t gen;
-    atomic_flag lock; /* this guard's map and quarantine ring: see glock */
     uint8_t freed_fill[FILL_CHUNK]; /* FILL_FREED: what a quarantined block must still hold */
 };
 
-/* The registry of guards: the list itself is under g_reg_lock. */
-static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static guard *g_reg;
-
-/* Guards are per-thread objects, but another guard (maybe in another thread) reads this one's
- * map and quarantine ring when it attributes a bad free, holding g_reg_lock so the guard cannot
- * go away meanwhile. Every change to the map or the ring, and every such read, holds the guard's
- * own lock; a guard reads its own without it. The lock is a spin lock: its owner takes it on
- * every malloc and free (one atomic exchange, where a mutex costs two atomics and a few dozen
- * instructions) and only a thread attributing a bad free ever contends for it, briefly. */
-static void glock(guard *g)
-{
-    while (atomic_flag_test_and_set_explicit(&g->lock, memory_order_acquire))
-        (void)sched_yield();
-}
-
-static void gunlock(guard *g) { atomic_flag_clear_explicit(&g->lock, memory_order_release); }
+static inline void glock(guard *g) { mb__lock(&g->base); }
+static inline void gunlock(guard *g) { mb__unlock(&g->base); }
 
 /* The header of our block user (the pointer handed out). */
 static inline ghdr *hdr_of(void *user) { return (ghdr *)((uint8_t *)user - CANARY - sizeof(ghdr)); }
@@ -214,13 +195,16 @@ static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, boo
     canary_bytes(user, can);
     const char *what = NULL;
     mb_violation kind = MB_UNDERFLOW;
-    size_t off = 0;
+    size_t off = 0, off_before = 0; /* off_before: bytes before user of the first damaged one */
+    bool header = false;
     if (!header_intact(g, user, size, quar)) {
         what = "header overwritten";
+        header = true;
     } else if (!canary_intact(user - CANARY, can)) {
         what = "front canary overwritten";
         for (off = 0; off < CANARY && user[(ptrdiff_t)off - CANARY] == can[off]; off++)
             ;
+        off_before = CANARY - off;
     } else if (!canary_intact(user + size, can)) {
         what = "rear canary overwritten";
         kind = MB_OVERFLOW;
@@ -236,10 +220,12 @@ static MB__NOINLINE bool report_damage(guard *g, uint8_t *user, size_t size, boo
         return false;
     if (quar)
         kind = MB_USE_AFTER_FREE; /* the block was already freed: any write is after free */
-    if (kind == MB_UNDERFLOW)
-        mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s%s%zu (found at %s)",
-                   (void *)user, size, g->base.name, g->base.id, what,
-                   off ? " at offset -" : "", off ? CANARY - off : 0, where);
+    if (off_before)
+        mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s at offset -%zu (found at %s)",
+                   (void *)user, size, g->base.name, g->base.id, what, off_before, where);
+    else if (header)
+        mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s (found at %s)",
+                   (void *)user, size, g->base.name, g->base.id, what, where);
     else
         mb__report(kind, "block %p (%zu bytes) allocated by %s#%lu: %s at offset %zu (found at %s)",
                    (void *)user, size, g->base.name, g->base.id, what,
@@ -293,13 +279,6 @@ static const qent *quar_find(const guard *g, const void *user)
     return NULL;
 }
 
-/* Addresses that left the quarantine, so a late second free is still called a double free. */
-static void remember_evicted(guard *g, const uint8_t *user, size_t size)
-{
-    g->evicted[g->evicted_pos] = (uintptr_t)user;
-    g->evicted_size[g->evicted_pos] = size;
-    g->evicted_pos = (g->evicted_pos + 1) % EVICTED_RING;
-}
 
 /* ---- lookup of a pointer passed to free/realloc ---------------------------------------- */
 
@@ -317,50 +296,11 @@ static uintptr_t *vet(guard *g, uint8_t *user, const char *what)
                    (void *)user, q->size, g->base.name, g->base.id, what);
         return NULL;
     }
-    /* Another guard's block? Its map and quarantine are read under the lock; its memory never. */
-    pthread_mutex_lock(&g_reg_lock);
-    guard *other = NULL;
-    uintptr_t ov = 0;
-    bool live = false;
-    for (guard *o = g_reg; o && !other; o = o->reg_next) {
-        if (o == g)
-            continue;
-        glock(o);
-        if (mb__ptrmap_get(&o->blocks, user, &ov)) {
-            other = o;
-            live = true;
-        } else if ((q = quar_find(o, user)) != NULL) {
-            other = o;
-            ov = (uintptr_t)q->size << 1;
-        }
-        gunlock(o);
-    }
-    char oname[128];
-    unsigned long oid = 0;
-    if (other) {
-        (void)snprintf(oname, sizeof oname, "%s", other->base.name); /* truncation is harmless here */
-        oid = other->base.id;
-    }
-    pthread_mutex_unlock(&g_reg_lock);
-    if (other) {
-        if (live)
-            mb__report(MB_MISMATCHED_FREE, "block %p (%zu bytes) allocated by %s#%lu, freed by %s#%lu (%s)",
-                       (void *)user, (size_t)(ov >> 1), oname, oid, g->base.name, g->base.id, what);
-        else
-            mb__report(MB_DOUBLE_FREE,
-                       "block %p (%zu bytes) allocated by %s#%lu was already freed (%s through %s#%lu)",
-                       (void *)user, (size_t)(ov >> 1), oname, oid, what, g->base.name, g->base.id);
-        return NULL;
-    }
-    for (size_t i = 0; i < EVICTED_RING; i++) {
-        if (g->evicted[i] == (uintptr_t)user) {
-            mb__report(MB_DOUBLE_FREE, "block %p (%zu bytes) allocated by %s#%lu was already freed (%s)",
-                       (void *)user, g->evicted_size[i], g->base.name, g->base.id, what);
-            return NULL;
-        }
-    }
-    mb__report(MB_FOREIGN_FREE, "%p is not a block of %s#%lu nor of any other guard (%s)",
-               (void *)user, g->base.name, g->base.id, what);
+    /* Another instance's block, or one that left our quarantine (whose address may have been
+     * handed out again since): the registry decides. */
+    size_t size = 0;
+    bool evicted = mb__freed_find(&g->evicted, user, &size);
+    mb__bad_pointer(&g->base, user, what, evicted ? MB__CLAIM_FREED : MB__CLAIM_NONE, size);
     return NULL;
 }
 
@@ -422,6 +362,11 @@ static void quarantine(guard *g, uint8_t *user, uintptr_t *vp, bool already_veri
     size_t old_head = g->quar_head;
     glock(g);
     mb__ptrmap_del_at(&g->blocks, vp);
+    /* Their addresses are remembered, so a late second free is still called a double free. */
+    for (size_t i = 0; i < nout; i++)
+        mb__freed_push(&g->evicted, quar_at(g, i)->user, quar_at(g, i)->size);
+    if (!keep)
+        mb__freed_push(&g->evicted, user, size);
     g->quar_head = (g->quar_head + nout) % QUAR_BLOCKS;
     g->quar_count -= nout;
     g->quar_bytes -= out_bytes;
@@ -432,15 +377,13 @@ static void quarantine(guard *g, uint8_t *user, uintptr_t *vp, bool already_veri
         g->quar_bytes += size;
     }
     gunlock(g);
+    MB__ASSERT(g->quar_count <= QUAR_BLOCKS && g->quar_bytes <= QUAR_BYTES);
     for (size_t i = 0; i < nout; i++) {
         const qent *e = i ? &g->quar[(old_head + i) % QUAR_BLOCKS] : &first;
-        remember_evicted(g, e->user, e->size);
         mb_free(g->inner, hdr_of(e->user));
     }
-    if (!keep) { /* verified and filled, released at once */
-        remember_evicted(g, user, size);
+    if (!keep) /* verified and filled, released at once */
         mb_free(g->inner, hdr_of(user));
-    }
 }
 
 static bool guard_free(mb_alloc *a, void *p, size_t *size)
@@ -487,14 +430,6 @@ static void guard_check(mb_alloc *a)
 static void guard_destroy(mb_alloc *a)
 {
     guard *g = (guard *)a;
-    pthread_mutex_lock(&g_reg_lock);
-    if (g->reg_prev)
-        g->reg_prev->reg_next = g->reg_next;
-    else
-        g_reg = g->reg_next;
-    if (g->reg_next)
-        g->reg_next->reg_prev = g->reg_prev;
-    pthread_mutex_unlock(&g_reg_lock);
     /* Every block is checked one last time (live ones were reported as a leak) and goes back. */
     size_t i = 0;
     void *key;
@@ -513,12 +448,30 @@ static void guard_destroy(mb_alloc *a)
     mb__sys_free(g);
 }
 
+/* For another instance, under our lock. */
+static mb__claim guard_query(mb_alloc *a, const void *p, size_t *size)
+{
+    guard *g = (guard *)a;
+    uintptr_t v;
+    if (mb__ptrmap_get(&g->blocks, p, &v)) {
+        *size = (size_t)(v >> 1);
+        return MB__CLAIM_LIVE;
+    }
+    const qent *q = quar_find(g, p);
+    if (q) {
+        *size = q->size;
+        return MB__CLAIM_FREED;
+    }
+    return mb__freed_find(&g->evicted, p, size) ? MB__CLAIM_FREED : MB__CLAIM_NONE;
+}
+
 static const mb__family guard_family = {
     .malloc = guard_malloc,
     .realloc = guard_realloc,
     .free = guard_free,
     .check = guard_check,
     .destroy = guard_destroy,
+    .query = guard_query,
 };
 
 mb_alloc *mb_alloc_guard_new(mb_alloc *inner)
@@ -546,13 +499,7 @@ mb_alloc *mb_alloc_guard_new(mb_alloc *inner)
         return NULL;
     }
     g->inner = inner;
-    atomic_flag_clear(&g->lock);
     memset(g->freed_fill, FILL_FREED, sizeof g->freed_fill);
-    pthread_mutex_lock(&g_reg_lock);
-    g->reg_next = g_reg;
-    if (g_reg)
-        g_reg->reg_prev = g;
-    g_reg = g;
-    pthread_mutex_unlock(&g_reg_lock);
+    mb__registry_add(&g->base);
     return &g->base;
 }

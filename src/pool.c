@@ -70,11 +70,18 @@
  * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
+ * A pointer that is not ours is attributed through the registry (registry.c): another instance
+ * that holds it makes the report a mismatched free. Other instances ask us in turn (pool_query):
+ * whether an address is one of our blocks, live or freed (or lies in one of our arenas), or is
+ * one of our large blocks, live or recently freed. The arena and large-block maps change under
+ * the instance's lock; the tags and carving marks that the inline paths change without it are
+ * read as relaxed atomics (see pool_query).
+ *
  * Speed: the fast paths (small_alloc_fast, live_small_block, small_free_block) live in
- * pool_impl.h, and the generic layer's mb_malloc and mb_free inline them for pool instances: no
- * vtable call, no stack frame, the statistics counted once per call; everything else (carving,
- * new pools, full and empty pools, large blocks, bad frees) goes through the vtable to this file.
- * bench/churn.c measures them.
+ * pool_impl.h, and the public mb_malloc and mb_free inline them for pool instances through the
+ * pool's two entry points (pool_fast.h): no vtable call, no stack frame, a block counted once
+ * (fast_in / fast_out); everything else (carving, new pools, full and empty pools, large blocks,
+ * bad frees) goes through the vtable to this file. bench/churn.c measures them.
  *
  * Under ASan free blocks, unused tails and redzones are poisoned; under MEMBUF_VALGRIND the
  * instance is a Memcheck mempool and arenas are NOACCESS outside live blocks (see track.h). */
@@ -127,11 +134,23 @@ static void direct_set(pool_inst *pi, arena *ar)
     pi->direct[(base >> ARENA_SHIFT) % DIRECT_SLOTS] = (direct_slot){base, ar};
 }
 
+/* Room for one more key in m, a map other instances read: a table that grows is replaced
+ * under the lock. */
+static bool reserve_locked(pool_inst *pi, mb__ptrmap *m)
+{
+    if (MB__LIKELY(mb__ptrmap_has_room(m, 1)))
+        return true;
+    mb__lock(&pi->base);
+    bool ok = mb__ptrmap_grow(m, 1);
+    mb__unlock(&pi->base);
+    return ok;
+}
+
 static arena *arena_new(pool_inst *pi)
 {
     if (pi->max_arenas && pi->narenas >= pi->max_arenas)
         return NULL;
-    if (!mb__ptrmap_reserve(&pi->arenas, 1))
+    if (!reserve_locked(pi, &pi->arenas))
         return NULL;
     arena *ar = mb__sys_calloc(1, sizeof *ar);
     if (!ar)
@@ -147,7 +166,9 @@ static arena *arena_new(pool_inst *pi)
     pi->all = ar;
     pi->narenas++;
     pi->nspare++;
+    mb__lock(&pi->base);
     mb__ptrmap_put(&pi->arenas, ar->base, (uintptr_t)ar);
+    mb__unlock(&pi->base);
     direct_set(pi, ar);
     usable_push(pi, ar);
     return ar;
@@ -163,7 +184,9 @@ static void arena_release(pool_inst *pi, arena *ar)
             break;
         }
     }
+    mb__lock(&pi->base);
     mb__ptrmap_del(&pi->arenas, ar->base, NULL);
+    mb__unlock(&pi->base);
     direct_slot *slot = &pi->direct[((uintptr_t)ar->base >> ARENA_SHIFT) % DIRECT_SLOTS];
     if (slot->ar == ar)
         *slot = (direct_slot){DIRECT_EMPTY, NULL};
@@ -249,8 +272,8 @@ static MB__NOINLINE pool_hdr *pool_new(pool_inst *pi, int ci)
         pl->cls = (uint16_t)ci;
         pl->size = (uint16_t)c->size;
         pl->span = (uint16_t)c->span;
-        pl->mult = c->mult;
-        pl->carved = 0;
+        __atomic_store_n(&pl->mult, c->mult, __ATOMIC_RELAXED);    /* read by pool_query */
+        __atomic_store_n(&pl->carved, (uint16_t)0, __ATOMIC_RELAXED);
     }
     used_push(pi, pl);
     return pl;
@@ -265,6 +288,7 @@ static MB__NOINLINE void pool_retire(pool_inst *pi, pool_hdr *pl)
     ar->empty = pl;
     if (ar->navail++ == 0)
         usable_push(pi, ar);
+    MB__ASSERT(ar->navail <= POOLS_PER_ARENA);
     if (ar->navail == POOLS_PER_ARENA) {
         if (pi->nspare > 0)
             arena_release(pi, ar);
@@ -280,7 +304,10 @@ typedef struct where {
     uint8_t *blk;
 } where;
 
-enum owner { OWN_SMALL, OWN_LARGE, OWN_FREED, OWN_NONE };
+/* What a pointer handed to free or realloc is to us: a live small or large block, a freed one
+ * (small: known from its tag; large: from the ring, which may be out of date), an address in one
+ * of our arenas that is no block start, or nothing of ours. */
+enum owner { OWN_SMALL, OWN_LARGE, OWN_FREED, OWN_INSIDE, OWN_NONE };
 
 /* The arena whose span holds base, found through the map when the direct slot has another (or
  * none), which then takes the slot; NULL if base is not one of ours. */
@@ -310,15 +337,11 @@ static MB__NOINLINE enum owner locate_large(pool_inst *pi, const void *p, where 
         *size = (size_t)v;
         return OWN_LARGE;
     }
-    /* Newest first: an address freed, reused and freed again names the size it had last. The
-     * ring is never cleaned when an address is handed out again: the live map is asked first. */
-    for (unsigned k = 1; k <= LARGE_RING; k++) {
-        unsigned i = (pi->ring_pos + LARGE_RING - k) % LARGE_RING;
-        if (pi->ring[i] == (uintptr_t)p) {
-            w->pl = NULL;
-            *size = pi->ring_sizes[i];
-            return OWN_FREED;
-        }
+    /* The ring is never cleaned when an address is handed out again: the live map is asked
+     * first. */
+    if (mb__freed_find(&pi->large_freed, p, size)) {
+        w->pl = NULL;
+        return OWN_FREED;
     }
     return OWN_NONE;
 }
@@ -334,27 +357,34 @@ static inline enum owner locate(pool_inst *pi, const void *p, where *w, size_t *
     if (MB__UNLIKELY(!ar))
         return locate_large(pi, p, w, size);
     if (!block_at(ar, u, &w->pl))
-        return OWN_NONE;
+        return OWN_INSIDE;
     w->blk = (uint8_t *)u;
     uint16_t tag = tag_load(w->blk);
     *size = tag & TAG_SIZE;
     return (tag & TAG_LIVE) ? OWN_SMALL : OWN_FREED;
 }
 
-/* Reports p as a bad free or realloc (what: "mb_free" / "mb_realloc"); true if p is fine. */
-static bool vet(pool_inst *pi, enum owner o, const void *p, size_t size, const char *what)
+/* Reports p as a bad free or realloc (what: "mb_free" / "mb_realloc") unless it is a live
+ * block (o, w and size from locate); true if p is fine. A freed small block is certain (its tag);
+ * anything else may be another instance's block, so the registry decides. */
+static bool vet(pool_inst *pi, enum owner o, const where *w, const void *p, size_t size,
+                const char *what)
 {
-    if (o == OWN_FREED) {
-        mb__report(MB_DOUBLE_FREE, "block %p (%zu bytes) allocated by %s#%lu was already freed (%s)",
-                   p, size, pi->base.name, pi->base.id, what);
+    switch (o) {
+    case OWN_SMALL:
+    case OWN_LARGE: return true;
+    case OWN_FREED:
+        if (w->pl) {
+            mb__report(MB_DOUBLE_FREE, "block %p (%zu bytes) allocated by %s#%lu was already freed (%s)",
+                       p, size, pi->base.name, pi->base.id, what);
+            return false;
+        }
+        mb__bad_pointer(&pi->base, p, what, MB__CLAIM_FREED, size);
         return false;
+    case OWN_INSIDE: mb__bad_pointer(&pi->base, p, what, MB__CLAIM_INSIDE, 0); return false;
+    case OWN_NONE: mb__bad_pointer(&pi->base, p, what, MB__CLAIM_NONE, 0); return false;
     }
-    if (o == OWN_NONE) {
-        mb__report(MB_FOREIGN_FREE, "%p is not a block of %s#%lu (%s)", p, pi->base.name,
-                   pi->base.id, what);
-        return false;
-    }
-    return true;
+    return false;
 }
 
 /* ---- allocation ------------------------------------------------------------------------ */
@@ -366,7 +396,9 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
     pool_hdr *pl = pi->used[ci];
     if (pl && !pl->freeblock && pl->carved == pl->span) {
         used_unlink(pi, pl);
-        pl = pi->used[ci]; /* not full: only a head fills up */
+        pl = pi->used[ci];
+        /* only a head fills up (give): the next one has a block to give */
+        MB__ASSERT(!pl || pl->freeblock || pl->carved < pl->span);
     }
     if (!pl && !(pl = pool_new(pi, ci)))
         return NULL;
@@ -375,7 +407,7 @@ void *mb__pool_alloc_carve(pool_inst *pi, int ci, size_t n)
         pl->freeblock = mb__track_load_link(blk); /* a pool reused with its free list */
     } else {
         blk = pl->page + POOL_FIRST + pl->carved;
-        pl->carved = (uint16_t)(pl->carved + pl->size);
+        __atomic_store_n(&pl->carved, (uint16_t)(pl->carved + pl->size), __ATOMIC_RELAXED);
     }
     return give(pi, pl, blk, n);
 }
@@ -395,21 +427,23 @@ void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl)
 
 static MB__NOINLINE void *large_alloc(pool_inst *pi, size_t n)
 {
-    if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
+    if (n > MB__MAX_OBJECT || !reserve_locked(pi, &pi->large))
         return NULL;
     void *p = mb__sys_malloc(n ? n : 1);
     if (!p)
         return NULL;
+    mb__lock(&pi->base);
     mb__ptrmap_put(&pi->large, p, (uintptr_t)n);
+    mb__unlock(&pi->base);
     return p;
 }
 
 static void large_forget(pool_inst *pi, void *p, size_t size)
 {
+    mb__lock(&pi->base);
     mb__ptrmap_del(&pi->large, p, NULL);
-    pi->ring[pi->ring_pos] = (uintptr_t)p;
-    pi->ring_sizes[pi->ring_pos] = size;
-    pi->ring_pos = (pi->ring_pos + 1) % LARGE_RING;
+    mb__freed_push(&pi->large_freed, p, size);
+    mb__unlock(&pi->base);
 }
 
 static void *pool_malloc(mb_alloc *a, size_t n)
@@ -433,7 +467,7 @@ static bool pool_free(mb_alloc *a, void *p, size_t *size)
         small_free_block(pi, w.pl, w.blk, *size);
         return true;
     }
-    if (!vet(pi, o, p, *size, "mb_free"))
+    if (!vet(pi, o, &w, p, *size, "mb_free"))
         return false;
     large_forget(pi, p, *size);
     mb__sys_free(p);
@@ -446,7 +480,7 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
     where w;
     size_t old;
     enum owner o = locate(pi, p, &w, &old);
-    if (!vet(pi, o, p, old, "mb_realloc"))
+    if (!vet(pi, o, &w, p, old, "mb_realloc"))
         return NULL;
     int ci = class_of(n);
     if (o == OWN_SMALL && ci == (int)w.pl->cls) {
@@ -457,14 +491,16 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
         return p;
     }
     if (o == OWN_LARGE && ci < 0) {
-        if (n > MB__MAX_OBJECT || !mb__ptrmap_reserve(&pi->large, 1))
+        if (n > MB__MAX_OBJECT || !reserve_locked(pi, &pi->large))
             return NULL;
         void *q = mb__sys_realloc(p, n ? n : 1);
         if (!q)
             return NULL;
+        mb__lock(&pi->base);
         if (q != p)
             mb__ptrmap_del(&pi->large, p, NULL);
         mb__ptrmap_put(&pi->large, q, (uintptr_t)n);
+        mb__unlock(&pi->base);
         *old_size = old;
         return q;
     }
@@ -504,12 +540,47 @@ static void pool_destroy(mb_alloc *a)
     mb__sys_free(pi);
 }
 
+/* For another instance, under our lock. The arena map (changed under the lock) says whether p
+ * lies in one of our arenas, which then stays mapped and described while the lock is held; the
+ * descriptor's carving mark and the tag, which our inline paths change without the lock, are
+ * read as relaxed atomics (snoop: without opening the tag's granule), so a query racing a
+ * malloc or free of that very block in its owner's thread may get a stale answer, never a
+ * crash or a data race. */
+static mb__claim pool_query(mb_alloc *a, const void *p, size_t *size)
+{
+    pool_inst *pi = (pool_inst *)a;
+    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1);
+    uintptr_t v;
+    if (base && mb__ptrmap_get(&pi->arenas, (const void *)base, &v)) {
+        pool_hdr *pl;
+        if (!block_at((arena *)v, (uintptr_t)p, &pl))
+            return MB__CLAIM_INSIDE;
+        uint16_t tag = mb__track_snoop_u16(tag_of(p));
+        *size = tag & TAG_SIZE;
+        return (tag & TAG_LIVE) ? MB__CLAIM_LIVE : MB__CLAIM_FREED;
+    }
+    if (mb__ptrmap_get(&pi->large, p, &v)) {
+        *size = (size_t)v;
+        return MB__CLAIM_LIVE;
+    }
+    return mb__freed_find(&pi->large_freed, p, size) ? MB__CLAIM_FREED : MB__CLAIM_NONE;
+}
+
+static void pool_fast_counts(const mb_alloc *a, size_t *in, size_t *out)
+{
+    const pool_inst *pi = (const pool_inst *)a;
+    *in = pi->fast_in;
+    *out = pi->fast_out;
+}
+
 const mb__family mb__pool_family = {
     .malloc = pool_malloc,
     .realloc = pool_realloc,
     .free = pool_free,
     .check = NULL,
     .destroy = pool_destroy,
+    .query = pool_query,
+    .fast_counts = pool_fast_counts,
 };
 
 mb_alloc *mb_alloc_pool_new(void)
@@ -525,6 +596,7 @@ mb_alloc *mb_alloc_pool_new(void)
     for (size_t i = 0; i < DIRECT_SLOTS; i++)
         pi->direct[i] = (direct_slot){DIRECT_EMPTY, NULL};
     mb__track_pool_create(pi);
+    mb__registry_add(&pi->base);
     return &pi->base;
 }
 

@@ -1,7 +1,6 @@
 /* The pool family's data structures and its allocation fast paths, shared by pool.c and by the
- * generic layer (alloc.c), which calls the fast paths directly for pool instances instead of
- * going through the vtable. Internal: nothing here is installed. The layout is documented at the
- * top of pool.c. */
+ * pool's two inline entry points (pool_fast.h). Internal: nothing here is installed. The layout
+ * is documented at the top of pool.c. */
 #ifndef MEMBUF_POOL_IMPL_H
 #define MEMBUF_POOL_IMPL_H
 
@@ -21,7 +20,6 @@
 #define TAG_SIZE 0x7fffu
 #define TAG_BYTES 2 /* a block's tag: the 2 bytes just before it (tag_load) */
 #define POOL_FIRST (MB__ALIGN + MB__REDZONE) /* offset of block 0: a pad that ends in its tag */
-#define LARGE_RING 64
 #define DIRECT_SLOTS 256 /* direct-mapped arena lookup: 64 MiB of address space without collision */
 
 _Static_assert(MAX_SMALL <= TAG_SIZE, "tags hold the requested size");
@@ -82,12 +80,12 @@ typedef struct pool_inst {
     arena *usable;
     arena *all;
     direct_slot direct[DIRECT_SLOTS]; /* by (base >> ARENA_SHIFT) % DIRECT_SLOTS: a cache of arenas */
+    /* What other instances may query (pool_query), changed under the instance's lock: */
     mb__ptrmap arenas;     /* arena base -> arena *: the authority */
     mb__ptrmap large;      /* large block -> requested size */
-    uintptr_t ring[LARGE_RING]; /* recently freed large blocks */
-    size_t ring_sizes[LARGE_RING];
-    unsigned ring_pos;
+    mb__freed_ring large_freed; /* recently freed large blocks */
     size_t narenas, max_arenas, nspare;
+    size_t fast_in, fast_out; /* blocks given and taken back by the inline paths (pool_fast.h) */
     pool_class cls[NCLASSES];
 } pool_inst;
 
@@ -103,24 +101,16 @@ static inline int class_of(size_t n)
 /* A block's tag, TAG_LIVE | requested size (or the size it had when freed), sits in the
  * TAG_BYTES just before it: the tail of the previous slot, which no request reaches, or the
  * pool's leading pad for block 0. So a free reads the cache line it writes the free-list link
- * to anyway. Under ASan and Valgrind the tag lies in the poisoned redzone: the 8 bytes that end
- * at the block are opened for the access and closed again (ASan poisons 8-byte granules). */
-static inline uint16_t tag_load(const void *blk)
-{
-    uint16_t t;
-    mb__track_show((uint8_t *)(uintptr_t)blk - 8, 8);
-    memcpy(&t, (const uint8_t *)blk - TAG_BYTES, TAG_BYTES);
-    mb__track_hide((uint8_t *)(uintptr_t)blk - 8, 8);
-    return t;
-}
-
-static inline void tag_store(void *blk, uint16_t t)
-{
-    mb__track_show((uint8_t *)blk - 8, 8);
-    memcpy((uint8_t *)blk - TAG_BYTES, &t, TAG_BYTES);
-    mb__track_hide((uint8_t *)blk - 8, 8);
-}
-_Static_assert(MB__REDZONE == 0 || MB__REDZONE >= 8, "the tag's 8-byte granule is all redzone");
+ * to anyway. When a tool watches, the tag lies in the hidden redzone (peek and poke open its
+ * granule for the access). */
+static inline uint16_t *tag_of(const void *blk) { return (uint16_t *)((uintptr_t)blk - TAG_BYTES); }
+static inline uint16_t tag_load(const void *blk) { return mb__track_peek_u16(tag_of(blk)); }
+static inline void tag_store(void *blk, uint16_t t) { mb__track_poke_u16(tag_of(blk), t); }
+_Static_assert(TAG_BYTES == sizeof(uint16_t) && MB__ALIGN % TAG_BYTES == 0, "tags are aligned words");
+/* blk is MB__ALIGN-aligned, so the tag's granules end at blk; they must hold no user byte. */
+_Static_assert(MB__TRACK_GRANULE <= MB__REDZONE + TAG_BYTES || !MB__TRACK_ENABLED,
+               "the tag's granules are all redzone");
+_Static_assert(MB__TRACK_GRANULE <= MB__ALIGN, "blocks start on a granule (both powers of two)");
 
 /* The direct-mapped table's slot for address u if it holds u's arena (then its ar is not NULL:
  * an empty slot matches no address); NULL otherwise, and pool.c's arena_lookup falls back to
@@ -132,14 +122,17 @@ static inline const direct_slot *direct_hit(const pool_inst *pi, uintptr_t u)
 }
 
 /* Whether u, inside ar, is the start of a block carved from its pool (*plp then names the pool).
- * Reads only our own descriptor. A pool not carved yet has carved == 0: nothing is in it. */
+ * Reads only our own descriptor. A pool not carved yet has carved == 0: nothing is in it.
+ * carved and mult are also read by other instances (pool_query), so they are written and read
+ * as relaxed atomics (plain moves). */
 static inline bool block_at(arena *ar, uintptr_t u, pool_hdr **plp)
 {
     pool_hdr *pl = &ar->pools[(u >> POOL_SHIFT) % POOLS_PER_ARENA];
     uint32_t rel = (uint32_t)(u & (POOL_SIZE - 1)) - POOL_FIRST; /* wraps below block 0 */
+    uint64_t mult = __atomic_load_n(&pl->mult, __ATOMIC_RELAXED);
     *plp = pl;
     /* else past the carving mark, or inside a block */
-    return rel < pl->carved && (uint64_t)rel * pl->mult < pl->mult;
+    return rel < __atomic_load_n(&pl->carved, __ATOMIC_RELAXED) && (uint64_t)rel * mult < mult;
 }
 
 /* ---- fast paths (the slow halves live in pool.c) -------------------------------------- */
@@ -154,6 +147,8 @@ void mb__pool_free_adjust(pool_inst *pi, pool_hdr *pl);
  * class finds it so (mb__pool_alloc_carve unlinks it then): only a list head can fill up. */
 static inline void *give(pool_inst *pi, pool_hdr *pl, uint8_t *blk, size_t n)
 {
+    MB__ASSERT(blk >= pl->page + POOL_FIRST && blk < pl->page + POOL_FIRST + pl->carved);
+    MB__ASSERT((size_t)pl->ref * pl->size < pl->span); /* ref < nblocks before this one */
     tag_store(blk, (uint16_t)(TAG_LIVE | n));
     pl->ref++;
     mb__track_block_alloc(pi, blk, n);
@@ -181,6 +176,7 @@ static inline bool pool_push(pool_hdr *pl, uint8_t *blk)
      * anything, so the compiler would read them again after it. */
     uint8_t *head = pl->freeblock;
     bool was_full = !head && pl->carved == pl->span;
+    MB__ASSERT(pl->ref > 0 && pl->carved <= pl->span);
     uint16_t ref = (uint16_t)(pl->ref - 1);
     pl->ref = ref;
     pl->freeblock = blk;

@@ -1,4 +1,4 @@
-/* Open-addressing pointer map: linear probing, load factor <= 1/MB__PTRMAP_LOAD_DIV (1/4),
+/* Open-addressing pointer map: linear probing, load factor <= 1/2^load_shift (default 1/4),
  * backward-shift deletion (no tombstones), Fibonacci hashing. Keys are block addresses, so the
  * low 4 bits carry no entropy. Key and value sit side by side, so a lookup touches one cache
  * line, not two. At 1/2 a deletion shifted about 3.3 entries of its probe run on the guard's
@@ -14,10 +14,16 @@ static size_t slot_of(uintptr_t key, size_t cap)
     return (size_t)(h >> 32) & (cap - 1);
 }
 
+static unsigned load_shift(const mb__ptrmap *m)
+{
+    return m->load_shift ? m->load_shift : MB__PTRMAP_LOAD_SHIFT;
+}
+
 static bool grow(mb__ptrmap *m, size_t want)
 {
+    unsigned shift = load_shift(m);
     size_t cap = m->cap ? m->cap : 16;
-    while (cap / MB__PTRMAP_LOAD_DIV < want) {
+    while ((cap >> shift) < want) {
         if (cap > SIZE_MAX / 4 / sizeof(mb__ptrmap_entry))
             return false;
         cap *= 2;
@@ -39,6 +45,8 @@ static bool grow(mb__ptrmap *m, size_t want)
     mb__sys_free(m->e);
     m->e = e;
     m->cap = cap;
+    m->limit = cap >> shift;
+    MB__ASSERT(m->count <= m->limit);
     return true;
 }
 
@@ -50,11 +58,12 @@ bool mb__ptrmap_grow(mb__ptrmap *m, size_t extra)
 
 void mb__ptrmap_put(mb__ptrmap *m, const void *key, uintptr_t val)
 {
-    uintptr_t k = (uintptr_t)key;
+    uintptr_t k = mb__hide(key);
     size_t s = slot_of(k, m->cap);
     while (m->e[s].key && m->e[s].key != k)
         s = (s + 1) & (m->cap - 1);
     if (!m->e[s].key) {
+        MB__ASSERT(m->count < m->limit); /* reserved */
         m->e[s].key = k;
         m->count++;
     }
@@ -80,7 +89,7 @@ static bool find_slot(const mb__ptrmap *m, uintptr_t k, size_t *slot)
 uintptr_t *mb__ptrmap_find(const mb__ptrmap *m, const void *key)
 {
     size_t s;
-    return find_slot(m, (uintptr_t)key, &s) ? &m->e[s].val : NULL;
+    return find_slot(m, mb__hide(key), &s) ? &m->e[s].val : NULL;
 }
 
 bool mb__ptrmap_get(const mb__ptrmap *m, const void *key, uintptr_t *val)
@@ -114,7 +123,7 @@ static void del_slot(mb__ptrmap *m, size_t s)
 bool mb__ptrmap_del(mb__ptrmap *m, const void *key, uintptr_t *val)
 {
     size_t s;
-    if (!find_slot(m, (uintptr_t)key, &s))
+    if (!find_slot(m, mb__hide(key), &s))
         return false;
     if (val)
         *val = m->e[s].val;
@@ -132,7 +141,7 @@ size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val
     for (; i < m->cap; i++) {
         if (m->e[i].key) {
             if (key)
-                *key = (void *)m->e[i].key;
+                *key = mb__unhide(m->e[i].key);
             if (val)
                 *val = m->e[i].val;
             return i + 1;
@@ -143,6 +152,8 @@ size_t mb__ptrmap_next(const mb__ptrmap *m, size_t i, void **key, uintptr_t *val
 
 void mb__ptrmap_free(mb__ptrmap *m)
 {
+    unsigned shift = m->load_shift;
     mb__sys_free(m->e);
     memset(m, 0, sizeof *m);
+    m->load_shift = shift;
 }

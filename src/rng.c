@@ -45,11 +45,12 @@ static inline uint64_t next64(uint64_t *s)
     return out;
 }
 
-/* Returns 64 random bits and advances r (which must not be NULL). */
-uint64_t mb_rng_u64(mb_rng *r) { return next64(r->s); }
+/* Returns 64 random bits and advances r; r NULL: 0. */
+uint64_t mb_rng_u64(mb_rng *r) { return r ? next64(r->s) : 0; }
 
-/* The top 53 bits of one draw, scaled: every multiple of 2^-53 in [0, 1), equally likely. */
-double mb_rng_double(mb_rng *r) { return (double)(mb_rng_u64(r) >> 11) * 0x1.0p-53; }
+/* The top 53 bits of one draw, scaled: every multiple of 2^-53 in [0, 1), equally likely. r
+ * NULL: NaN, so that the misuse shows in the result. */
+double mb_rng_double(mb_rng *r) { return r ? (double)(next64(r->s) >> 11) * 0x1.0p-53 : NAN; }
 
 /* The rare paths: the tail beyond r (layer 0) and the wedges. Returns true with *out set when the
  * candidate is accepted. */
@@ -101,7 +102,8 @@ static inline double normal_draw(mb_rng *g, mb_rng *home)
     }
 }
 
-double mb_rng_normal(mb_rng *r) { return normal_draw(r, r); }
+/* r NULL: NaN. */
+double mb_rng_normal(mb_rng *r) { return r ? normal_draw(r, r) : NAN; }
 
 /* d[i] = mean + sd * (the i-th of n draws of mb_rng_normal(r)), for i in index order: the same
  * values and the same consumption of r as n calls, with the generator's state in a local copy

@@ -3,31 +3,34 @@
 #define _DEFAULT_SOURCE // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* Test hook state (not thread-safe; only unit tests set it). */
-static bool g_fail_armed;
-static uint64_t g_fail_countdown;
+/* The public hook mb_internal_fail_after. Atomic, so a thread that allocates while a test arms
+ * the hook is no data race; the countdown is not meant for several threads at once. */
+static atomic_bool g_fail_armed;
+static atomic_uint_least64_t g_fail_countdown;
 
 static bool sys_fails(void)
 {
-    if (MB__LIKELY(!g_fail_armed))
+    if (MB__LIKELY(!atomic_load_explicit(&g_fail_armed, memory_order_relaxed)))
         return false;
-    if (g_fail_countdown > 0) {
-        g_fail_countdown--;
+    uint64_t left = atomic_load_explicit(&g_fail_countdown, memory_order_relaxed);
+    if (left > 0) {
+        atomic_store_explicit(&g_fail_countdown, left - 1, memory_order_relaxed);
         return false;
     }
     return true;
 }
 
-void mb__sys_fail_after(uint64_t n)
+void mb_internal_fail_after(uint64_t n)
 {
-    g_fail_armed = true;
-    g_fail_countdown = n;
+    atomic_store(&g_fail_countdown, n);
+    atomic_store(&g_fail_armed, true);
 }
 
-void mb__sys_fail_never(void) { g_fail_armed = false; }
+void mb_internal_fail_never(void) { atomic_store(&g_fail_armed, false); }
 
 void *mb__sys_malloc(size_t size) { return sys_fails() ? NULL : malloc(size); }
 

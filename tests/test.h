@@ -82,7 +82,7 @@
 typedef struct test_capture {
     int count;
     mb_violation kinds[64];
-    char last[512];
+    char last[1100]; /* a whole message (report.c: at most 1024 bytes) */
 } test_capture;
 
 static test_capture g_capture;

@@ -337,51 +337,177 @@ static void test_leak_report_at_delete(void)
     test_capture_end();
 }
 
-/* A free or realloc while the instance has no live block cannot be of one of its blocks: the
- * sized family reports it (a second free of the last block, a stack pointer) instead of handing
- * it to the underlying allocator, and the counters stay exact. */
-static void test_free_with_nothing_live(void)
+/* The sized family (system, custom) keeps a map of its live blocks: a second free and a foreign
+ * pointer are reported and never reach the vtable, whether or not other blocks are live, and
+ * the counters stay exact. */
+static void test_sized_bad_frees(void)
 {
     test_capture_begin();
     counting c = {0};
     mb_alloc *a = mb_alloc_custom_new(&cnt_vt, &c, "counting");
+    void *keep = mb_malloc(a, 8); /* another live block: the map decides, not the counters */
     void *p = mb_malloc(a, 24);
+    ASSERT_NOT_NULL(keep);
     ASSERT_NOT_NULL(p);
     mb_free(a, p);
-    ASSERT_EQ(c.live, 0);
+    ASSERT_EQ(c.live, 1);
     mb_free(a, p); /* the double free: refused, never reaches cnt_free */
-    ASSERT(strstr(g_capture.last, "counting#") && strstr(g_capture.last, "which has none"));
-    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
-    ASSERT_EQ(c.live, 0);
+    ASSERT(strstr(g_capture.last, "counting#") && strstr(g_capture.last, "already freed") &&
+           strstr(g_capture.last, "(24 bytes)"));
+    ASSERT_ONE_VIOLATION(MB_DOUBLE_FREE);
+    ASSERT_EQ(c.live, 1);
     ASSERT_NULL(mb_realloc(a, p, 48));
-    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    ASSERT_ONE_VIOLATION(MB_DOUBLE_FREE);
     mb_alloc_stats st;
     mb_alloc_get_stats(a, &st);
-    ASSERT_EQ(st.live_blocks, 0);
-    ASSERT_EQ(st.live_bytes, 0);
+    ASSERT_EQ(st.live_blocks, 1);
+    ASSERT_EQ(st.live_bytes, 8);
     ASSERT_UEQ(st.frees, 1);
     ASSERT_UEQ(st.failures, 1); /* the refused realloc returned NULL */
     char local[16];
     mb_free(a, local);
+    ASSERT(strstr(g_capture.last, "nor of any other membuf instance"));
     ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
-    /* With a block live the family cannot tell, and the count is untouched. */
-    void *q = mb_malloc(a, 8);
-    ASSERT_NOT_NULL(q);
-    mb_free(a, q);
+    mb_free(a, (char *)keep + 1); /* interior pointer: not a block */
+    ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
+    ASSERT_EQ(c.live, 1);
+    mb_free(a, keep);
     ASSERT_NO_VIOLATION();
+    ASSERT_EQ(c.live, 0);
     mb_alloc_delete(a);
     ASSERT_NO_VIOLATION();
     test_capture_end();
+}
+
+/* An allocator that hands out blocks 8 bytes off 16-byte alignment while `skew` is set (the
+ * block table maps each pointer it returned to the libc block under it). */
+typedef struct skewing {
+    bool skew_malloc, skew_realloc;
+    int live;
+    void *ret[16], *raw[16];
+    size_t size[16];
+} skewing;
+
+static int skew_slot(skewing *k, const void *p)
+{
+    for (int i = 0; i < 16; i++)
+        if (k->ret[i] == p)
+            return i;
+    TEST_FAIL_("skewing allocator: unknown block %p", p);
+}
+
+/* n bytes in a new libc block, at an offset of 24 (skew) or 16 from its 16-aligned start. */
+static void *skew_place(skewing *k, size_t n, bool skew)
+{
+    unsigned char *raw = malloc(n + 32);
+    if (!raw)
+        return NULL;
+    int i = skew_slot(k, NULL);
+    k->raw[i] = raw;
+    k->ret[i] = raw + (skew ? 24 : 16);
+    k->size[i] = n;
+    return k->ret[i];
+}
+
+static void *skew_malloc(void *ctx, size_t n)
+{
+    skewing *k = ctx;
+    void *p = skew_place(k, n, k->skew_malloc);
+    k->live += p != NULL;
+    return p;
+}
+
+static void *skew_realloc(void *ctx, void *p, size_t n)
+{
+    skewing *k = ctx;
+    int i = skew_slot(k, p);
+    size_t old = k->size[i];
+    void *q = skew_place(k, n, k->skew_realloc); /* always moves, as realloc may */
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    free(k->raw[i]);
+    k->ret[i] = k->raw[i] = NULL;
+    return q;
+}
+
+static void skew_free(void *ctx, void *p)
+{
+    skewing *k = ctx;
+    int i = skew_slot(k, p);
+    free(k->raw[i]);
+    k->ret[i] = k->raw[i] = NULL;
+    k->live--;
+}
+
+/* A custom allocator's misaligned block is reported: refused from malloc (given back, the
+ * request fails); from realloc moved to an aligned block when one can be had, else handed out
+ * with its contents. Requests below 16 bytes reach the vtable as 16. */
+static void test_custom_misaligned(void)
+{
+    static const mb_alloc_vtable vt = {skew_malloc, skew_realloc, skew_free};
+    skewing k = {0};
+    mb_alloc *a = mb_alloc_custom_new(&vt, &k, "skewing");
+    ASSERT_NOT_NULL(a);
+    test_capture_begin();
+    k.skew_malloc = true;
+    ASSERT_NULL(mb_malloc(a, 40));
+    ASSERT(strstr(g_capture.last, "skewing#") && strstr(g_capture.last, "not 16-byte aligned"));
+    ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+    ASSERT_EQ(k.live, 0); /* given back */
+    mb_alloc_stats st;
+    mb_alloc_get_stats(a, &st);
+    ASSERT_UEQ(st.failures, 1);
+    ASSERT_UEQ(st.live_blocks, 0);
+
+    k.skew_malloc = false;
+    unsigned char *p = mb_malloc(a, 40);
+    ASSERT_NOT_NULL(p);
+    ASSERT_UEQ((uintptr_t)p % 16, 0);
+    for (int i = 0; i < 40; i++)
+        p[i] = (unsigned char)i;
+    /* realloc misaligns; first malloc does not (moved to an aligned block), then both do (the
+     * contents stay in the misaligned block). */
+    static const struct { size_t size; bool skew_malloc; uintptr_t rem; const char *says; } steps[] = {
+        {80, false, 0, "moved to an aligned block"}, {120, true, 8, "handed out misaligned"}};
+    k.skew_realloc = true;
+    for (size_t s = 0; s < 2; s++) {
+        k.skew_malloc = steps[s].skew_malloc;
+        p = mb_realloc(a, p, steps[s].size);
+        ASSERT_NOT_NULL(p);
+        ASSERT_UEQ((uintptr_t)p % 16, steps[s].rem);
+        ASSERT(strstr(g_capture.last, steps[s].says));
+        ASSERT_ONE_VIOLATION(MB_MISALIGNED);
+        for (int i = 0; i < 40; i++)
+            ASSERT_EQ(p[i], i);
+    }
+    mb_free(a, p);
+    ASSERT_NO_VIOLATION();
+    ASSERT_EQ(k.live, 0);
+    ASSERT_NOTHING_LIVE(a);
+    mb_alloc_delete(a);
+    ASSERT_NO_VIOLATION();
+    test_capture_end();
+}
+
+/* The generator's functions with NULL: nothing read or written, a value that shows it. */
+static void test_rng_null(void)
+{
+    mb_rng_seed(NULL, 42);
+    ASSERT_UEQ(mb_rng_u64(NULL), 0);
+    double d = mb_rng_double(NULL), n = mb_rng_normal(NULL);
+    ASSERT(d != d); /* NaN */
+    ASSERT(n != n);
 }
 
 static void test_constructors_under_internal_failure(void)
 {
     counting c = {0};
     for (uint64_t n = 0;; n++) {
-        mb__sys_fail_after(n);
+        mb_internal_fail_after(n);
         mb_alloc *s = mb_alloc_system_new();
         mb_alloc *cu = mb_alloc_custom_new(&cnt_vt, &c, "c");
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         if (s && cu) {
             ASSERT_GE(n, 4); /* instance + name, twice */
             mb_alloc_delete(s);
@@ -440,9 +566,9 @@ static void test_ptrmap_against_model(void)
     ASSERT_UEQ(seen, count);
     /* growth failure leaves the map usable and unchanged */
     size_t cap = m.cap;
-    mb__sys_fail_after(0);
+    mb_internal_fail_after(0);
     ASSERT(!mb__ptrmap_reserve(&m, m.cap));
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     ASSERT_UEQ(m.cap, cap);
     ASSERT_UEQ(m.count, count);
     ASSERT(!mb__ptrmap_reserve(&m, SIZE_MAX));
@@ -460,9 +586,9 @@ static void test_map_aligned(void)
         p[align * 2 - 1] = 1;
         mb__sys_unmap(p, align * 2);
     }
-    mb__sys_fail_after(0);
+    mb_internal_fail_after(0);
     ASSERT_NULL(mb__sys_map_aligned(4096, 4096));
-    mb__sys_fail_never();
+    mb_internal_fail_never();
     ASSERT_NULL(mb__sys_map_aligned(SIZE_MAX - 100, 4096));
     mb__sys_unmap(NULL, 0);
 }
@@ -477,7 +603,9 @@ int main(void)
     TEST_RUN(test_fault_injection_semantics);
     TEST_RUN(test_peak_tracks_maximum);
     TEST_RUN(test_leak_report_at_delete);
-    TEST_RUN(test_free_with_nothing_live);
+    TEST_RUN(test_sized_bad_frees);
+    TEST_RUN(test_custom_misaligned);
+    TEST_RUN(test_rng_null);
     TEST_RUN(test_constructors_under_internal_failure);
     TEST_RUN(test_ptrmap_against_model);
     TEST_RUN(test_map_aligned);

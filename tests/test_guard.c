@@ -127,8 +127,11 @@ static void test_foreign(mb_alloc *inner)
     void *own = mb_malloc(g, 32);
     void *raw = mb_malloc(inner, 32);
     long local = 0;
-    void *bad[] = {raw, &local, (unsigned char *)own + 16};
-    for (size_t i = 0; i < 3; i++) {
+    /* The inner's own block, freed through the guard: the inner's, so a mismatch. */
+    mb_free(g, raw);
+    ASSERT_ONE_VIOLATION(MB_MISMATCHED_FREE);
+    void *bad[] = {&local, (unsigned char *)own + 16};
+    for (size_t i = 0; i < 2; i++) {
         mb_free(g, bad[i]);
         ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
     }
@@ -144,15 +147,22 @@ static void test_overflow_underflow(mb_alloc *inner)
 {
     test_capture_begin();
     mb_alloc *g = mb_alloc_guard_new(inner);
-    struct { ptrdiff_t off; mb_violation v; } cases[] = {
-        {24, MB_OVERFLOW}, {24 + 15, MB_OVERFLOW}, {-1, MB_UNDERFLOW}, {-16, MB_UNDERFLOW},
-        {-17, MB_UNDERFLOW}, {-40, MB_UNDERFLOW}};
+    /* The message says where, with the offset from the block's start (none for the header). */
+    struct { ptrdiff_t off; mb_violation v; const char *says; } cases[] = {
+        {24, MB_OVERFLOW, ": rear canary overwritten at offset 24 (found at "},
+        {24 + 15, MB_OVERFLOW, ": rear canary overwritten at offset 39 (found at "},
+        {-1, MB_UNDERFLOW, ": front canary overwritten at offset -1 (found at "},
+        {-16, MB_UNDERFLOW, ": front canary overwritten at offset -16 (found at "},
+        {-17, MB_UNDERFLOW, ": header overwritten (found at "},
+        {-40, MB_UNDERFLOW, ": header overwritten (found at "}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         for (int when = 0; when < 3; when++) {
             unsigned char *p = mb_malloc(g, 24);
             p[cases[i].off] ^= 0x5a;
             if (when == 0) {
                 mb_free(g, p);
+                if (!strstr(g_capture.last, cases[i].says))
+                    TEST_FAIL_("report \"%s\" lacks \"%s\"", g_capture.last, cases[i].says);
                 ASSERT_ONE_VIOLATION(cases[i].v);
             } else if (when == 1) {
                 mb_alloc_check(g);
@@ -234,13 +244,13 @@ static void test_failures(mb_alloc *inner)
     mb_alloc_delete(g);
     /* Every internal allocation failing in turn: creation, map growth. */
     for (uint64_t k = 0; k < 20; k++) {
-        mb__sys_fail_after(k);
+        mb_internal_fail_after(k);
         mb_alloc *h = mb_alloc_guard_new(inner);
         void *q[40] = {0};
         size_t ok = 0;
         for (int i = 0; h && i < 40; i++)
             ok += (q[i] = mb_malloc(h, (size_t)i * 3)) != NULL;
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         if (!h)
             continue;
         mb_alloc_get_stats(h, &s);

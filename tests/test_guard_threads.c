@@ -1,8 +1,9 @@
-/* Guards in two threads: while a worker churns its own guard B (map insertions and deletions,
- * quarantine pushes and evictions), the main thread frees B's live block through its guard A
- * over and over. Each attempt must be reported as a mismatched free naming B, and B must end
- * intact. What it proves about the locking (no data race between A reading B's map and ring and
- * B changing them) needs ThreadSanitizer: ci/tsan.sh runs this test under it. */
+/* Instances in two threads: while a worker churns its own instance B (a guard's map insertions
+ * and deletions, quarantine pushes and evictions; a pool's tags, carving and arenas; a system
+ * instance's map), the main thread frees B's live block through its instance A over and over.
+ * Each attempt must be reported as a mismatched free naming B, and B must end intact. What it
+ * proves about the locking (no data race between A querying B and B changing what the query
+ * reads) needs ThreadSanitizer: ci/tsan.sh runs this test under it. Every family is B once. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 #include "test.h"
@@ -45,18 +46,19 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void test_mismatched_free_while_owner_churns(void)
+/* B is a guard over a pool (guarded), a pool or a system instance; A a guard over a pool. */
+static void mismatched_free_while_owner_churns(int kind)
 {
     mb_alloc *inner_a = mb_alloc_pool_new(), *inner_b = mb_alloc_pool_new();
     mb_alloc *a = mb_alloc_guard_new(inner_a);
-    g_b = mb_alloc_guard_new(inner_b);
+    g_b = kind == 0 ? mb_alloc_guard_new(inner_b) : kind == 1 ? inner_b : mb_alloc_system_new();
     ASSERT(inner_a && inner_b && a && g_b);
     unsigned char *pb = mb_malloc(g_b, 40); /* B's: stays live throughout */
     ASSERT_NOT_NULL(pb);
     memset(pb, 0x5a, 40);
     char want[160];
-    snprintf(want, sizeof want, "mismatched-free: block %p (40 bytes) allocated by guard(pool)#%lu, freed by guard(pool)#%lu",
-             (void *)pb, g_b->id, a->id);
+    snprintf(want, sizeof want, "mismatched-free: block %p (40 bytes) allocated by %s#%lu, freed by guard(pool)#%lu",
+             (void *)pb, mb_alloc_name(g_b), g_b->id, a->id);
 
     test_capture_begin();
     atomic_store(&g_done, 0);
@@ -92,11 +94,19 @@ static void test_mismatched_free_while_owner_churns(void)
     mb_free(g_b, pb);
     ASSERT_NOTHING_LIVE(g_b);
     ASSERT_NOTHING_LIVE(a);
-    fprintf(stderr, "  %ld mismatched frees attributed while the owner churned\n", attempts);
+    fprintf(stderr, "  %s: %ld mismatched frees attributed while the owner churned\n",
+            mb_alloc_name(g_b), attempts);
     mb_alloc_delete(a);
-    mb_alloc_delete(g_b);
+    if (g_b != inner_b)
+        mb_alloc_delete(g_b);
     mb_alloc_delete(inner_a);
     mb_alloc_delete(inner_b);
+}
+
+static void test_mismatched_free_while_owner_churns(void)
+{
+    for (int kind = 0; kind < 3; kind++)
+        mismatched_free_while_owner_churns(kind);
 }
 
 int main(void)

@@ -211,7 +211,15 @@ static void test_foreign(void)
     unsigned char *ps = mb_malloc(sys, 48);
     unsigned char *big = mb_malloc(a, 2000);
     long local = 0;
-    void *bad[] = {pb, ps, &local, p + 16, p + 1, big + 16, (void *)(uintptr_t)0x1000};
+    /* Another instance's block is a mismatched free; the rest belong to no instance. */
+    void *mine[] = {pb, ps};
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++) {
+        mb_free(a, mine[i]);
+        ASSERT_ONE_VIOLATION(MB_MISMATCHED_FREE);
+        ASSERT_NULL(mb_realloc(a, mine[i], 8));
+        ASSERT_ONE_VIOLATION(MB_MISMATCHED_FREE);
+    }
+    void *bad[] = {&local, p + 16, p + 1, big + 16, (void *)(uintptr_t)0x1000};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mb_free(a, bad[i]);
         ASSERT_ONE_VIOLATION(MB_FOREIGN_FREE);
@@ -347,10 +355,10 @@ static void test_arena_cap(void)
 static void test_internal_failures(void)
 {
     for (uint64_t k = 0; k < 40; k++) {
-        mb__sys_fail_after(k);
+        mb_internal_fail_after(k);
         mb_alloc *a = mb_alloc_pool_new();
         if (!a) {
-            mb__sys_fail_never();
+            mb_internal_fail_never();
             continue;
         }
         void *live[8] = {0};
@@ -376,7 +384,7 @@ static void test_internal_failures(void)
                     ASSERT_EQ(((unsigned char *)live[i])[j], (unsigned char)i);
             }
         }
-        mb__sys_fail_never();
+        mb_internal_fail_never();
         mb_alloc_stats s;
         mb_alloc_get_stats(a, &s);
         ASSERT_UEQ(s.live_blocks, ok);

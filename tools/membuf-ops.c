@@ -188,28 +188,37 @@ static void write_binary(int d, const mbf_prog *p, const char *out)
 
 static const char prelude[] =
     "#include <membuf.h>\n\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-    "static int expected = -1, reports;\n"
+    "#define CHECK(c) do { if (!(c)) { fprintf(stderr, \"line %d: CHECK(%s) failed\\n\", __LINE__, #c); abort(); } } while (0)\n\n"
+    "static mb_alloc *fam[5];\n"
+    "static mb_buf buf[8];\nstatic unsigned char *raw[8];\nstatic size_t size[8];\n"
+    "static int famof[8] = {0, 1, 2, 3, 4, 0, 1, 2}, kind[8]; /* 0 empty, 1 buffer, 2 raw */\n"
+    "static unsigned armed; /* families with fault injection set */\n"
+    "static int expected = -1, reports, reenter, reentering;\n\n"
+    "/* A misuse marked reenter: on each report, every family without fault injection allocates,\n"
+    " * resizes, frees and is checked, and the first such raw slot is freed; none of it may report. */\n"
+    "static void call_back_in(void)\n{\n"
+    "    for (int f = 0; f < 5; f++) {\n        if (armed & (1u << f))\n            continue;\n"
+    "        unsigned char *p = mb_malloc(fam[f], 24);\n        CHECK(p != NULL);\n        memset(p, 7, 24);\n"
+    "        p = mb_realloc(fam[f], p, 600);\n        CHECK(p != NULL && p[23] == 7);\n"
+    "        mb_free(fam[f], p);\n        mb_alloc_check(fam[f]);\n    }\n"
+    "    for (int s = 0; s < 8; s++) {\n        if (kind[s] == 2 && !(armed & (1u << famof[s]))) {\n"
+    "            mb_free(fam[famof[s]], raw[s]);\n            kind[s] = 0;\n            break;\n        }\n    }\n}\n\n"
     "static void on_violation(mb_violation v, const char *msg, void *user)\n{\n"
-    "    (void)user;\n    if ((int)v != expected) {\n"
+    "    (void)user;\n    if ((int)v != expected || reentering) {\n"
     "        fprintf(stderr, \"unexpected violation: %s\\n\", msg);\n        abort();\n    }\n"
-    "    reports++;\n}\n\n"
+    "    reports++;\n    if (reenter) {\n        reentering = 1;\n        call_back_in();\n        reentering = 0;\n    }\n}\n\n"
     "static void *c_malloc(void *c, size_t n) { (void)c; return malloc(n); }\n"
     "static void *c_realloc(void *c, void *p, size_t n) { (void)c; return realloc(p, n); }\n"
     "static void c_free(void *c, void *p) { (void)c; free(p); }\n\n"
-    "/* membuf's internal fault hook (not in membuf.h): the next n internal allocations succeed,\n"
-    " * then all fail until mb__sys_fail_never(). */\n"
-    "void mb__sys_fail_after(uint64_t n);\nvoid mb__sys_fail_never(void);\n\n"
-    "#define CHECK(c) do { if (!(c)) { fprintf(stderr, \"line %d: CHECK(%s) failed\\n\", __LINE__, #c); abort(); } } while (0)\n\n"
     "int main(void)\n{\n"
     "    static const mb_alloc_vtable vt = {c_malloc, c_realloc, c_free};\n"
     "    mb_set_violation_handler(on_violation, NULL);\n"
     "    mb_alloc *inner_sys = mb_alloc_system_new(), *inner_pool = mb_alloc_pool_new();\n"
-    "    mb_alloc *fam[5] = {mb_alloc_system_new(), mb_alloc_pool_new(), mb_alloc_guard_new(inner_sys),\n"
-    "                        mb_alloc_guard_new(inner_pool), mb_alloc_custom_new(&vt, NULL, \"custom\")};\n"
+    "    fam[0] = mb_alloc_system_new();\n    fam[1] = mb_alloc_pool_new();\n"
+    "    fam[2] = mb_alloc_guard_new(inner_sys);\n    fam[3] = mb_alloc_guard_new(inner_pool);\n"
+    "    fam[4] = mb_alloc_custom_new(&vt, NULL, \"custom\");\n"
     "    for (int f = 0; f < 5; f++)\n        CHECK(fam[f] != NULL);\n"
-    "    mb_buf buf[8] = {{0}};\n    unsigned char *raw[8] = {0};\n    size_t size[8] = {0};\n"
-    "    int famof[8] = {0, 1, 2, 3, 4, 0, 1, 2}, kind[8] = {0}; /* 0 empty, 1 buffer, 2 raw */\n"
-    "    mb_rng rng;\n    mb_status st;\n    (void)st;\n    (void)rng;\n    (void)size;\n    (void)raw;\n    (void)buf;\n\n";
+    "    mb_rng rng;\n    mb_status st;\n    (void)st;\n    (void)rng;\n\n";
 
 static void emit_release(int s)
 {
@@ -225,7 +234,7 @@ static void emit_misuse_pool(const mbf_op *op)
     unsigned a = op->a;
     bool large = (a & 0x40) && op->slot != MBF_MISMATCHED_FREE;
     unsigned n = large ? 600 + a % 61 : a % 61 + 1;
-    printf("    {\n        expected = %s;\n        reports = 0;\n", op->slot == MBF_MISMATCHED_FREE || op->slot == MBF_FOREIGN_FREE ? "MB_FOREIGN_FREE" : "MB_DOUBLE_FREE");
+    printf("    {\n        expected = %s;\n        reports = 0;\n", op->slot == MBF_MISMATCHED_FREE ? "MB_MISMATCHED_FREE" : op->slot == MBF_FOREIGN_FREE ? "MB_FOREIGN_FREE" : "MB_DOUBLE_FREE");
     printf("        unsigned char *p = mb_malloc(fam[1], %u);\n        CHECK(p != NULL);\n", n);
     switch ((mbf_misuse)op->slot) {
     case MBF_DOUBLE_FREE: printf("        mb_free(fam[1], p);\n        mb_free(fam[1], p);\n"); break;
@@ -265,7 +274,7 @@ static void emit_misuse(const mbf_op *op)
         if (a & 2)
             printf("        unsigned char local[64];\n        mb_free(fam[%d], local + %u);\n        (void)p;\n", g, (a >> 2) % 32);
         else
-            printf("        p = mb_malloc(fam[0], %u);\n        mb_free(fam[%d], p);\n        CHECK(reports == 1);\n        mb_free(fam[0], p);\n", n, g);
+            printf("        p = mb_malloc(fam[0], %u);\n        mb_free(fam[%d], p + 8);\n        CHECK(reports == 1);\n        mb_free(fam[0], p);\n", n, g);
         break;
     case MBF_OVERFLOW:
         printf("        p = mb_malloc(fam[%d], %u);\n        p[%u] ^= 0xA5;\n", g, n, n + (a >> 4) % 16);
@@ -348,16 +357,23 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
             break;
         case MBF_FAIL_AFTER:
             printf("    mb_alloc_fail_after(fam[famof[%d]], %u, %s);\n", s, op->a, op->b ? "MB_FAIL_ALWAYS" : "MB_FAIL_ONCE");
+            printf("    armed |= 1u << famof[%d];\n", s);
             break;
-        case MBF_FAIL_NEVER: printf("    mb_alloc_fail_never(fam[famof[%d]]);\n", s); break;
+        case MBF_FAIL_NEVER:
+            printf("    mb_alloc_fail_never(fam[famof[%d]]);\n    armed &= ~(1u << famof[%d]);\n", s, s);
+            break;
         case MBF_CHECK: printf("    mb_alloc_check(fam[famof[%d]]);\n", s); break;
         case MBF_MISUSE:
             if (d != MBF_D_GUARD || misused++)
                 break;
             if (sys_fail) /* as in exec.c: the misuse needs its allocations */
-                printf("    mb__sys_fail_never();\n");
+                printf("    mb_internal_fail_never();\n");
             sys_fail = 0;
+            if (op->b)
+                printf("    reenter = 1;\n");
             emit_misuse(op);
+            if (op->b)
+                printf("    reenter = 0;\n");
             break;
         case MBF_BULK: {
             size_t count = (size_t)op->a * 4;
@@ -383,20 +399,20 @@ static void emit_c(int d, const mbf_prog *p, const char *path)
             printf("            busy |= kind[s] && famof[s] == %d;\n", op->fam);
             printf("        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[%d], &st_);\n", op->fam);
             printf("        mb_alloc *n = busy || st_.live_blocks ? NULL : %s;\n", ctor[op->fam]);
-            printf("        if (n) {\n            mb_alloc_delete(fam[%d]);\n            fam[%d] = n;\n        }\n    }\n",
-                   op->fam, op->fam);
+            printf("        if (n) {\n            mb_alloc_delete(fam[%d]);\n            fam[%d] = n;\n"
+                   "            armed &= ~(1u << %d);\n        }\n    }\n", op->fam, op->fam, op->fam);
             break;
         }
         case MBF_API_EDGE: printf("    /* argument checks only: nothing to replay */\n"); break;
         case MBF_SYS_FAIL:
-            printf("    mb__sys_fail_after(%u); /* internal test hook */\n", op->a);
+            printf("    mb_internal_fail_after(%u); /* membuf's own allocations */\n", op->a);
             sys_fail = 1;
             break;
         case MBF_NKINDS: break;
         }
     }
     if (sys_fail)
-        printf("    mb__sys_fail_never();\n");
+        printf("    mb_internal_fail_never();\n");
     printf("    for (int s = 0; s < 8; s++) {\n        if (kind[s] == 1) mb_buf_free(&buf[s]);\n"
            "        if (kind[s] == 2) mb_free(fam[famof[s]], raw[s]);\n    }\n");
     printf("    for (int f = 0; f < 5; f++) {\n        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[f], &st_);\n"
