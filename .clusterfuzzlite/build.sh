@@ -57,8 +57,14 @@ wait_all() {
   [ "$rc" -eq 0 ] || { echo "build.sh: compilation failed" >&2; exit 1; }
 }
 
+# The harness core, as fuzz/CMakeLists.txt takes it: every fuzz/*.c but the targets, the
+# mutator, the replay main and the tests.
+harness=()
+for src in "$root"/fuzz/*.c; do
+  case "$(basename "$src")" in fuzz_*.c | mutator.c | replay_main.c | test_*.c) ;; *) harness+=("$src") ;; esac
+done
 common=()
-for src in "$root"/src/*.c "$root/fuzz/ops.c" "$root/fuzz/exec.c" "$root/fuzz/refrng.c"; do
+for src in "$root"/src/*.c "${harness[@]}"; do
   obj="$work/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
   compile "$src" "$obj"
   common+=("$obj")

@@ -71,7 +71,13 @@ build_targets() {
   cflags=(-std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra "${san[@]}"
           -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/fuzz")
   # Library + fuzz core objects once, shared by every target; $JOBS compiles at a time.
-  for f in "$ROOT"/src/*.c "$ROOT/fuzz/ops.c" "$ROOT/fuzz/exec.c" "$ROOT/fuzz/refrng.c"; do
+  # The harness core as fuzz/CMakeLists.txt takes it (every fuzz/*.c but the targets, the
+  # mutator, the replay main and the tests).
+  local harness=()
+  for f in "$ROOT"/fuzz/*.c; do
+    case "$(basename "$f")" in fuzz_*.c | mutator.c | replay_main.c | test_*.c) ;; *) harness+=("$f") ;; esac
+  done
+  for f in "$ROOT"/src/*.c "${harness[@]}"; do
     o="$obj/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
     afl-clang-fast "${cflags[@]}" -c "$f" -o "$o" &
     pids+=($!) n=$((n + 1))

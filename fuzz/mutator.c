@@ -38,37 +38,19 @@ static mbf_op random_op(uint64_t *x)
     uint8_t raw[MBF_OP_MAX_BYTES];
     for (size_t i = 0; i < sizeof raw; i++)
         raw[i] = (uint8_t)next_rand(x);
-    /* Sizes: mostly the small and edge codes, now and then a 16-bit one. */
-    mbf_prog one;
-    mbf_decode(MBF_DIALECT, raw, sizeof raw, &one);
-    return one.ops[0];
+    return mbf_decode_op(MBF_DIALECT, raw, sizeof raw);
 }
 
+/* One argument of op (from its row in ops_table.h) takes a new random value. */
 static void reroll_arg(mbf_op *op, uint64_t *x)
 {
+    unsigned nargs = mbf_ops[op->kind].nargs;
     uint64_t r = next_rand(x);
-    switch (r % 6) {
-    case 0: op->slot = (uint8_t)((r >> 8) % (op->kind == MBF_MISUSE ? MBF_NMISUSE : MBF_SLOTS)); break;
-    case 1: op->fam = (uint8_t)((r >> 8) % MBF_FAMILIES); break;
-    case 2:
-        op->size_code = (uint8_t)(r >> 8);
-        if (op->size_code >= 192 && op->size_code <= 253)
-            op->size16 = (uint16_t)(r >> 16);
-        break;
-    case 3: op->a = (uint8_t)(r >> 8); break;
-    case 4: op->b = (uint8_t)((r >> 8) % 8); break;
-    default: op->c = (uint8_t)((r >> 8) % 8); break;
-    }
-    if (op->kind == MBF_FILL)
-        op->a %= 8;
-    if (op->kind == MBF_FAIL_AFTER)
-        op->b &= 1;
-    if (op->kind == MBF_SYS_FAIL)
-        op->slot = 0;
-    if (op->kind == MBF_RENEW)
-        op->slot = op->fam = (uint8_t)(op->fam % MBF_FAMILIES);
-    if (op->kind == MBF_API_EDGE)
-        op->a %= 8;
+    unsigned i = (unsigned)(r % nargs);
+    mbf_set_arg(op, i, (uint8_t)(r >> 8));
+    if (op->size_code >= 192 && op->size_code <= 253 &&
+        mbf_args[mbf_ops[op->kind].args[i]].kind == MBF_K_SIZE)
+        op->size16 = (uint16_t)(r >> 16);
 }
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)

@@ -1,23 +1,26 @@
-/* The operation language: decoding, encoding, text form. See ops.h for the format. */
+/* The operation language: decoding, encoding and the text form, all derived from the rows of
+ * ops_table.h. See ops.h for the format. */
 #include "ops.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *const mbf_family_names[MBF_FAMILIES] = {"system", "pool", "guard(system)",
                                                     "guard(pool)", "custom"};
-const char *const mbf_kind_names[MBF_NKINDS] = {
-    "init", "resize", "fill", "fill-normal", "free", "malloc", "realloc", "write",
-    "fail-after", "fail-never", "check", "misuse", "bulk", "sys-fail-after", "renew", "api-edge"};
+const char *const mbf_under_names[MBF_UNDERS] = {"custom", "guard(system)", "guard(pool)"};
 const char *const mbf_violation_names[MBF_NMISUSE] = {
     "double-free", "double-free-late", "mismatched-free", "foreign-free", "overflow",
     "underflow", "write-after-free", "leak"};
 const char *const mbf_fill_values[8] = {"0", "-0", "1", "-1.5", "3.25", "1e+300", "-inf", "nan"};
 const char *const mbf_means[8] = {"0", "1", "-2.5", "1e+06", "0.5", "nan", "inf", "-inf"};
 const char *const mbf_sds[8] = {"1", "0", "0.5", "3", "0.001", "-1", "nan", "inf"};
+const char *const mbf_mode_names[3] = {"once", "always", "never"};
+const char *const mbf_unit_names[MBF_NUNITS] = {"byte", "step", "pool", "arena", "inner", "stack"};
+const char *const mbf_path_names[2] = {"free", "realloc"};
+const char *const mbf_region_names[MBF_NREGIONS] = {"header", "front", "rear", "freed"};
+const char *const mbf_finder_names[MBF_NFINDERS] = {"free", "realloc", "check", "evict", "delete"};
 
 /* Every pool class boundary region (a class of 16k bytes holds requests up to 16k - 2, less the
  * redzone where a tool is watching: 16k - 18 -- either way 14 mod 16), the small/large switch
@@ -29,15 +32,41 @@ const size_t mbf_edge_sizes[64] = {
     1024, 1025, 2048, 4095, 4096, 4097, 8192, 16384, 16385, 32768, 65535, 65536, 65537, 131072,
     262144, 262145, 524288, 1048576, 1048577, 2097152, 4194304, 4194305};
 
-static const uint8_t dialect_kinds[MBF_NDIALECTS][MBF_NKINDS] = {
-    [MBF_D_BUF] = {MBF_INIT, MBF_RESIZE, MBF_FILL, MBF_FILL_NORMAL, MBF_FREE, MBF_WRITE,
-                   MBF_FAIL_AFTER, MBF_FAIL_NEVER, MBF_CHECK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
-    [MBF_D_ALLOC] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_FAIL_AFTER, MBF_FAIL_NEVER,
-                     MBF_CHECK, MBF_BULK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
-    [MBF_D_GUARD] = {MBF_MALLOC, MBF_REALLOC, MBF_FREE, MBF_WRITE, MBF_CHECK, MBF_MISUSE,
-                     MBF_BULK, MBF_SYS_FAIL, MBF_RENEW, MBF_API_EDGE},
+/* ---- the table ------------------------------------------------------------------------- */
+
+#define MBF_ARG(id, kind_, mod_, scale_, names_, prefix_, label_)                                \
+    [MBF_A_##id] = {.kind = MBF_K_##kind_, .mod = (mod_), .scale = (scale_), .names = (names_),   \
+                    .prefix = (prefix_), .label = (label_)},
+const mbf_argspec mbf_args[MBF_NARGIDS] = {
+#include "ops_table.h"
 };
-static const size_t dialect_size[MBF_NDIALECTS] = {12, 11, 10};
+#undef MBF_ARG
+
+/* An op row's argument list: each name prefixed (SLOT -> MBF_A_SLOT), and counted. */
+#define MBF_PICK_(a1, a2, a3, a4, a5, a6, n, ...) n
+#define MBF_P1_(a) MBF_A_##a
+#define MBF_P2_(a, ...) MBF_A_##a, MBF_P1_(__VA_ARGS__)
+#define MBF_P3_(a, ...) MBF_A_##a, MBF_P2_(__VA_ARGS__)
+#define MBF_P4_(a, ...) MBF_A_##a, MBF_P3_(__VA_ARGS__)
+#define MBF_P5_(a, ...) MBF_A_##a, MBF_P4_(__VA_ARGS__)
+#define MBF_P6_(a, ...) MBF_A_##a, MBF_P5_(__VA_ARGS__)
+#define MBF_ARGLIST_(...)                                                                        \
+    MBF_PICK_(__VA_ARGS__, MBF_P6_, MBF_P5_, MBF_P4_, MBF_P3_, MBF_P2_, MBF_P1_, 0)(__VA_ARGS__)
+#define MBF_NARGS_(...) MBF_PICK_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
+#define B MBF_T_BUF
+#define A MBF_T_ALLOC
+#define G MBF_T_GUARD
+#define MBF_OP(id, text, fn, targets_, ...)                                                      \
+    [MBF_##id] = {.name = (text), .targets = (targets_), .nargs = MBF_NARGS_(__VA_ARGS__),         \
+                  .args = {MBF_ARGLIST_(__VA_ARGS__)}},
+const mbf_opspec mbf_ops[MBF_NKINDS] = {
+#include "ops_table.h"
+};
+#undef MBF_OP
+#undef B
+#undef A
+#undef G
+
 static const char *const dialect_names[MBF_NDIALECTS] = {"fuzz_buf", "fuzz_alloc", "fuzz_guard"};
 
 const char *mbf_dialect_name(mbf_dialect d) { return d < MBF_NDIALECTS ? dialect_names[d] : "?"; }
@@ -50,13 +79,86 @@ int mbf_dialect_of(const char *target)
     return -1;
 }
 
-static int dialect_index(mbf_dialect d, uint8_t kind)
+bool mbf_in_dialect(mbf_dialect d, unsigned k)
 {
-    for (size_t i = 0; i < dialect_size[d]; i++)
-        if (dialect_kinds[d][i] == kind)
-            return (int)i;
+    return d < MBF_NDIALECTS && k < MBF_NKINDS && (mbf_ops[k].targets & (1u << d));
+}
+
+/* Each dialect's rows in table order, and each kind's index among them (-1: not in it). */
+typedef struct dialect {
+    uint8_t kinds[MBF_NKINDS];
+    int index[MBF_NKINDS];
+    unsigned n;
+} dialect;
+
+static const dialect *dialect_of(mbf_dialect d)
+{
+    static dialect tab[MBF_NDIALECTS];
+    static bool ready;
+    if (!ready) {
+        for (unsigned t = 0; t < MBF_NDIALECTS; t++)
+            for (unsigned k = 0; k < MBF_NKINDS; k++) {
+                tab[t].index[k] = -1;
+                if (mbf_in_dialect((mbf_dialect)t, k)) {
+                    tab[t].index[k] = (int)tab[t].n;
+                    tab[t].kinds[tab[t].n++] = (uint8_t)k;
+                }
+            }
+        ready = true;
+    }
+    return &tab[d];
+}
+
+/* ---- arguments ------------------------------------------------------------------------- */
+
+/* Where argument i of op lives: NUM, INT, NAME and FLAG arguments take a, b, c, d in order. */
+static uint8_t *arg_field(mbf_op *op, unsigned i)
+{
+    const mbf_opspec *s = &mbf_ops[op->kind];
+    uint8_t *rest[4] = {&op->a, &op->b, &op->c, &op->d};
+    unsigned k = 0;
+    for (unsigned j = 0; j < i; j++) {
+        mbf_argkind kj = mbf_args[s->args[j]].kind;
+        k += kj != MBF_K_SLOT && kj != MBF_K_FAM && kj != MBF_K_SIZE;
+    }
+    switch (mbf_args[s->args[i]].kind) {
+    case MBF_K_SLOT: return &op->slot;
+    case MBF_K_FAM: return &op->fam;
+    case MBF_K_SIZE: return &op->size_code;
+    default: return rest[k];
+    }
+}
+
+uint8_t mbf_get_arg(const mbf_op *op, unsigned i) { return *arg_field((mbf_op *)op, i); }
+
+void mbf_set_arg(mbf_op *op, unsigned i, uint8_t byte)
+{
+    const mbf_argspec *a = &mbf_args[mbf_ops[op->kind].args[i]];
+    uint8_t *f = arg_field(op, i);
+    switch (a->kind) {
+    case MBF_K_SIZE:
+        *f = byte;
+        if (byte < 192 || byte > 253)
+            op->size16 = 0;
+        break;
+    case MBF_K_INT: *f = byte; break;
+    case MBF_K_FLAG: *f = byte & 1; break;
+    default: *f = (uint8_t)(byte % a->mod); break;
+    }
+}
+
+int mbf_op_slot(const mbf_op *op)
+{
+    const mbf_opspec *s = &mbf_ops[op->kind];
+    for (unsigned i = 0; i < s->nargs; i++)
+        if (s->args[i] == MBF_A_SLOT)
+            return op->slot;
     return -1;
 }
+
+static bool has_size16(uint8_t code) { return code >= 192 && code <= 253; }
+
+/* ---- binary form ----------------------------------------------------------------------- */
 
 typedef struct reader {
     const uint8_t *p, *end;
@@ -64,88 +166,44 @@ typedef struct reader {
 
 static uint8_t next(reader *r) { return r->p < r->end ? *r->p++ : 0; }
 
-static void read_size(reader *r, mbf_op *op)
+static mbf_op read_op(mbf_dialect d, reader *r)
 {
-    op->size_code = next(r);
-    if (op->size_code >= 192 && op->size_code <= 253) {
-        uint16_t lo = next(r), hi = next(r);
-        op->size16 = (uint16_t)(lo | hi << 8);
+    const dialect *dl = dialect_of(d);
+    mbf_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = dl->kinds[next(r) % dl->n];
+    const mbf_opspec *s = &mbf_ops[op.kind];
+    for (unsigned i = 0; i < s->nargs; i++) {
+        mbf_set_arg(&op, i, next(r));
+        if (mbf_args[s->args[i]].kind == MBF_K_SIZE && has_size16(op.size_code)) {
+            uint16_t lo = next(r), hi = next(r);
+            op.size16 = (uint16_t)(lo | hi << 8);
+        }
     }
-}
-
-static bool has_fam(uint8_t k) { return k == MBF_INIT || k == MBF_MALLOC || k == MBF_BULK; }
-static bool has_size(uint8_t k)
-{
-    return k == MBF_INIT || k == MBF_RESIZE || k == MBF_MALLOC || k == MBF_REALLOC || k == MBF_BULK;
-}
-/* Kinds with one trailing argument byte in op.a. */
-static bool has_a(uint8_t k)
-{
-    return k == MBF_FILL || k == MBF_BULK || k == MBF_SYS_FAIL || k == MBF_API_EDGE;
+    return op;
 }
 
 void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
 {
     reader r = {data, data + size};
     out->n = 0;
-    while (r.p < r.end && out->n < MBF_MAX_OPS) {
-        mbf_op op;
-        memset(&op, 0, sizeof op);
-        op.kind = dialect_kinds[d][next(&r) % dialect_size[d]];
-        if (op.kind == MBF_MISUSE) {
-            uint8_t v = next(&r);
-            op.slot = v % MBF_NMISUSE;
-            op.b = (v / MBF_NMISUSE) & 1; /* reenter */
-            op.a = next(&r);
-        } else {
-            op.slot = next(&r) % MBF_SLOTS;
-            if (has_fam(op.kind))
-                op.fam = next(&r) % MBF_FAMILIES;
-            if (has_size(op.kind))
-                read_size(&r, &op);
-            switch (op.kind) {
-            case MBF_FILL: op.a = next(&r) % 8; break;
-            case MBF_BULK: op.a = next(&r); break;
-            case MBF_SYS_FAIL:
-                op.slot = 0; /* ignored: canonical */
-                op.a = next(&r);
-                break;
-            case MBF_RENEW:
-                op.fam = op.slot % MBF_FAMILIES; /* the slot byte names the family */
-                op.slot = op.fam;
-                break;
-            case MBF_API_EDGE: op.a = next(&r) % 8; break;
-            case MBF_FILL_NORMAL:
-                op.a = next(&r);
-                op.b = next(&r) % 8;
-                op.c = next(&r) % 8;
-                break;
-            case MBF_FAIL_AFTER:
-                op.a = next(&r);
-                op.b = next(&r) & 1;
-                break;
-            default: break;
-            }
-        }
-        out->ops[out->n++] = op;
-    }
+    while (r.p < r.end && out->n < MBF_MAX_OPS)
+        out->ops[out->n++] = read_op(d, &r);
+}
+
+mbf_op mbf_decode_op(mbf_dialect d, const uint8_t *bytes, size_t n)
+{
+    reader r = {bytes, bytes + n};
+    return read_op(d, &r);
 }
 
 size_t mbf_op_bytes(const mbf_op *op)
 {
-    size_t n = 2; /* kind, slot */
-    if (op->kind == MBF_MISUSE)
-        return 3;
-    if (has_fam(op->kind))
-        n++;
-    if (has_size(op->kind))
-        n += (op->size_code >= 192 && op->size_code <= 253) ? 3 : 1;
-    if (has_a(op->kind))
-        n += 1;
-    if (op->kind == MBF_FILL_NORMAL)
-        n += 3;
-    if (op->kind == MBF_FAIL_AFTER)
-        n += 2;
+    const mbf_opspec *s = &mbf_ops[op->kind];
+    size_t n = 1 + s->nargs;
+    for (unsigned i = 0; i < s->nargs; i++)
+        if (mbf_args[s->args[i]].kind == MBF_K_SIZE && has_size16(op->size_code))
+            n += 2;
     return n;
 }
 
@@ -160,35 +218,17 @@ size_t mbf_encode(mbf_dialect d, const mbf_prog *p, uint8_t *buf, size_t cap)
     } while (0)
     for (size_t i = 0; i < p->n; i++) {
         const mbf_op *op = &p->ops[i];
-        int k = dialect_index(d, op->kind);
+        int k = op->kind < MBF_NKINDS ? dialect_of(d)->index[op->kind] : -1;
         if (k < 0)
             return SIZE_MAX;
         PUT(k);
-        if (op->kind == MBF_MISUSE) {
-            PUT(op->slot + (op->b ? MBF_NMISUSE : 0)); /* the violation byte carries reenter */
-            PUT(op->a);
-            continue;
-        }
-        PUT(op->slot);
-        if (has_fam(op->kind))
-            PUT(op->fam);
-        if (has_size(op->kind)) {
-            PUT(op->size_code);
-            if (op->size_code >= 192 && op->size_code <= 253) {
+        const mbf_opspec *s = &mbf_ops[op->kind];
+        for (unsigned j = 0; j < s->nargs; j++) {
+            PUT(mbf_get_arg(op, j));
+            if (mbf_args[s->args[j]].kind == MBF_K_SIZE && has_size16(op->size_code)) {
                 PUT(op->size16 & 0xff);
                 PUT(op->size16 >> 8);
             }
-        }
-        if (has_a(op->kind))
-            PUT(op->a);
-        if (op->kind == MBF_FILL_NORMAL) {
-            PUT(op->a);
-            PUT(op->b);
-            PUT(op->c);
-        }
-        if (op->kind == MBF_FAIL_AFTER) {
-            PUT(op->a);
-            PUT(op->b);
         }
     }
 #undef PUT
@@ -205,6 +245,30 @@ size_t mbf_size(const mbf_op *op)
     if (z < 254)
         return op->size16;
     return z == 254 ? SIZE_MAX / sizeof(double) + 1 : SIZE_MAX;
+}
+
+bool mbf_set_size(mbf_op *op, uint64_t v)
+{
+    uint8_t code;
+    uint16_t v16 = 0;
+    size_t e = 0;
+    while (e < 64 && mbf_edge_sizes[e] != v)
+        e++;
+    if (v < 128)
+        code = (uint8_t)v;
+    else if (e < 64)
+        code = (uint8_t)(128 + e);
+    else if (v <= 0xffff)
+        code = 192, v16 = (uint16_t)v;
+    else if (v == SIZE_MAX / sizeof(double) + 1)
+        code = 254;
+    else if (v == SIZE_MAX)
+        code = 255;
+    else
+        return false;
+    op->size_code = code;
+    op->size16 = v16;
+    return true;
 }
 
 void mbf_bulk_order(const mbf_op *op, size_t count, size_t *order)
@@ -230,36 +294,30 @@ void mbf_bulk_order(const mbf_op *op, size_t count, size_t *order)
 
 double mbf_value(const char *const table[8], uint8_t idx) { return strtod(table[idx % 8], NULL); }
 
+/* ---- text form ------------------------------------------------------------------------- */
+
 void mbf_print_op(FILE *f, const mbf_op *op)
 {
-    const char *k = mbf_kind_names[op->kind];
-    switch (op->kind) {
-    case MBF_INIT:
-    case MBF_MALLOC:
-        fprintf(f, "%s %u %s %zu\n", k, op->slot, mbf_family_names[op->fam], mbf_size(op));
-        break;
-    case MBF_RESIZE:
-    case MBF_REALLOC: fprintf(f, "%s %u %zu\n", k, op->slot, mbf_size(op)); break;
-    case MBF_FILL: fprintf(f, "%s %u %s\n", k, op->slot, mbf_fill_values[op->a % 8]); break;
-    case MBF_FILL_NORMAL:
-        fprintf(f, "%s %u seed=%u mean=%s sd=%s\n", k, op->slot, op->a, mbf_means[op->b % 8],
-                mbf_sds[op->c % 8]);
-        break;
-    case MBF_FAIL_AFTER:
-        fprintf(f, "%s %u %u %s\n", k, op->slot, op->a, op->b ? "always" : "once");
-        break;
-    case MBF_MISUSE:
-        fprintf(f, "%s %s %u%s\n", k, mbf_violation_names[op->slot], op->a, op->b ? " reenter" : "");
-        break;
-    case MBF_BULK:
-        fprintf(f, "%s %u %s %zu %u\n", k, op->slot, mbf_family_names[op->fam], mbf_size(op),
-                op->a * 4u);
-        break;
-    case MBF_SYS_FAIL: fprintf(f, "%s %u\n", k, op->a); break;
-    case MBF_RENEW: fprintf(f, "%s %s\n", k, mbf_family_names[op->fam]); break;
-    case MBF_API_EDGE: fprintf(f, "%s %u %u\n", k, op->slot, op->a); break;
-    default: fprintf(f, "%s %u\n", k, op->slot); break;
+    const mbf_opspec *s = &mbf_ops[op->kind];
+    fputs(s->name, f);
+    for (unsigned i = 0; i < s->nargs; i++) {
+        const mbf_argspec *a = &mbf_args[s->args[i]];
+        uint8_t v = mbf_get_arg(op, i);
+        if (a->kind == MBF_K_FLAG) {
+            if (v)
+                fprintf(f, " %s", a->label);
+            continue;
+        }
+        fprintf(f, " %s", a->prefix);
+        switch (a->kind) {
+        case MBF_K_SIZE: fprintf(f, "%zu", mbf_size(op)); break;
+        case MBF_K_FAM:
+        case MBF_K_NAME: fputs(a->names[v % a->mod], f); break;
+        case MBF_K_INT: fprintf(f, "%d", (int)(int8_t)v); break;
+        default: fprintf(f, "%u", v * a->scale); break;
+        }
     }
+    fputc('\n', f);
 }
 
 void mbf_print(FILE *f, const mbf_prog *p)
@@ -267,8 +325,6 @@ void mbf_print(FILE *f, const mbf_prog *p)
     for (size_t i = 0; i < p->n; i++)
         mbf_print_op(f, &p->ops[i]);
 }
-
-/* ---- text parsing ---------------------------------------------------------------------- */
 
 static int lookup(const char *const *table, size_t n, const char *word)
 {
@@ -278,44 +334,26 @@ static int lookup(const char *const *table, size_t n, const char *word)
     return -1;
 }
 
-static bool parse_uint(const char *w, uint64_t max, uint64_t *out)
+static bool parse_num(const char *w, bool sign, long long lo, long long hi, long long *out)
 {
-    if (!isdigit((unsigned char)w[0]))
+    const char *digits = sign && w[0] == '-' ? w + 1 : w;
+    if (!isdigit((unsigned char)digits[0]))
         return false;
     errno = 0;
     char *end;
-    unsigned long long v = strtoull(w, &end, 10);
-    if (errno || *end || v > max)
+    long long v;
+    if (sign) {
+        v = strtoll(w, &end, 10);
+    } else {
+        unsigned long long u = strtoull(w, &end, 10);
+        if (u > (unsigned long long)hi)
+            return false;
+        v = (long long)u;
+    }
+    if (errno || *end || v < lo || v > hi)
         return false;
     *out = v;
     return true;
-}
-
-static bool encode_size(uint64_t v, mbf_op *op)
-{
-    if (v < 128) {
-        op->size_code = (uint8_t)v;
-        return true;
-    }
-    for (size_t i = 0; i < 64; i++)
-        if (mbf_edge_sizes[i] == v) {
-            op->size_code = (uint8_t)(128 + i);
-            return true;
-        }
-    if (v <= 0xffff) {
-        op->size_code = 192;
-        op->size16 = (uint16_t)v;
-        return true;
-    }
-    if (v == SIZE_MAX / sizeof(double) + 1) {
-        op->size_code = 254;
-        return true;
-    }
-    if (v == SIZE_MAX) {
-        op->size_code = 255;
-        return true;
-    }
-    return false;
 }
 
 #define ERR(...)                                                                                 \
@@ -326,115 +364,90 @@ static bool encode_size(uint64_t v, mbf_op *op)
         return false;                                                                            \
     } while (0)
 
+/* One argument word into op; false with the message in err. */
+static bool parse_arg(const char *w, mbf_op *op, unsigned i, size_t lineno, char *err,
+                      size_t errlen)
+{
+    const mbf_argspec *a = &mbf_args[mbf_ops[op->kind].args[i]];
+    size_t plen = strlen(a->prefix);
+    if (strncmp(w, a->prefix, plen) != 0)
+        ERR("expected %s<%s>, got '%s'", a->prefix, a->label, w);
+    const char *v = w + plen;
+    long long n;
+    switch (a->kind) {
+    case MBF_K_SIZE: {
+        char *end = NULL;
+        unsigned long long u = 0;
+        errno = 0;
+        if (isdigit((unsigned char)v[0]))
+            u = strtoull(v, &end, 10);
+        if (!end || errno || *end || !mbf_set_size(op, u))
+            ERR("size '%s' is not encodable (0..65535, an edge size, %zu or %zu)", v,
+                SIZE_MAX / sizeof(double) + 1, (size_t)SIZE_MAX);
+        return true;
+    }
+    case MBF_K_FAM:
+    case MBF_K_NAME: {
+        int k = lookup(a->names, a->mod, v);
+        if (k < 0) {
+            char all[160] = "";
+            for (unsigned j = 0; j < a->mod; j++)
+                snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", j ? " " : "", a->names[j]);
+            ERR("bad %s '%s' (one of: %s)", a->label, v, all);
+        }
+        mbf_set_arg(op, i, (uint8_t)k);
+        return true;
+    }
+    case MBF_K_INT:
+        if (!parse_num(v, true, -128, 127, &n))
+            ERR("bad %s '%s' (-128..127)", a->label, v);
+        mbf_set_arg(op, i, (uint8_t)(int8_t)n);
+        return true;
+    default:
+        if (!parse_num(v, false, 0, (long long)(a->mod - 1) * a->scale, &n) || n % a->scale)
+            ERR("bad %s '%s' (0..%u%s)", a->label, v, (a->mod - 1) * a->scale,
+                a->scale > 1 ? ", a multiple of 4" : "");
+        mbf_set_arg(op, i, (uint8_t)(n / a->scale));
+        return true;
+    }
+}
+
 static bool parse_line(char *line, size_t lineno, mbf_op *op, char *err, size_t errlen)
 {
-    char *w[8] = {0};
+    char *w[MBF_MAX_ARGS + 2] = {0};
     size_t nw = 0;
     for (char *tok = strtok(line, " \t\r"); tok; tok = strtok(NULL, " \t\r")) {
-        if (nw == 8)
+        if (nw == MBF_MAX_ARGS + 1)
             ERR("too many words");
         w[nw++] = tok;
     }
     memset(op, 0, sizeof *op);
     if (nw == 0)
         ERR("empty op");
-    int k = lookup(mbf_kind_names, MBF_NKINDS, w[0]);
-    if (k < 0)
+    unsigned k = 0;
+    while (k < MBF_NKINDS && strcmp(mbf_ops[k].name, w[0]) != 0)
+        k++;
+    if (k == MBF_NKINDS)
         ERR("unknown op '%s'", w[0]);
     op->kind = (uint8_t)k;
-    static const size_t want[MBF_NKINDS] = {4, 3, 3, 5, 2, 4, 3, 2, 4, 2, 2, 3, 5, 2, 2, 3};
-    bool reenter = k == MBF_MISUSE && nw == want[k] + 1 && strcmp(w[nw - 1], "reenter") == 0;
-    if (nw != want[k] + reenter)
-        ERR("'%s' takes %zu argument(s), got %zu", w[0], want[k] - 1, nw - 1);
-    uint64_t v;
-    if (k == MBF_MISUSE) {
-        int m = lookup(mbf_violation_names, MBF_NMISUSE, w[1]);
-        if (m < 0)
-            ERR("unknown violation '%s'", w[1]);
-        if (!parse_uint(w[2], 255, &v))
-            ERR("bad misuse argument '%s' (0..255)", w[2]);
-        op->slot = (uint8_t)m;
-        op->a = (uint8_t)v;
-        op->b = reenter;
-        return true;
-    }
-    if (k == MBF_RENEW) {
-        int f = lookup(mbf_family_names, MBF_FAMILIES, w[1]);
-        if (f < 0)
-            ERR("unknown family '%s'", w[1]);
-        op->fam = op->slot = (uint8_t)f;
-        return true;
-    }
-    if (k == MBF_SYS_FAIL) {
-        if (!parse_uint(w[1], 255, &v))
-            ERR("bad internal allocation count '%s' (0..255)", w[1]);
-        op->a = (uint8_t)v;
-        return true;
-    }
-    if (!parse_uint(w[1], MBF_SLOTS - 1, &v))
-        ERR("bad %s '%s' (0..%d)", k == MBF_BULK ? "order" : "slot", w[1], MBF_SLOTS - 1);
-    op->slot = (uint8_t)v;
-    const char *sz = NULL;
-    switch (k) {
-    case MBF_INIT:
-    case MBF_MALLOC:
-    case MBF_BULK: {
-        int f = lookup(mbf_family_names, MBF_FAMILIES, w[2]);
-        if (f < 0)
-            ERR("unknown family '%s'", w[2]);
-        op->fam = (uint8_t)f;
-        sz = w[3];
-        if (k == MBF_BULK) {
-            if (!parse_uint(w[4], 1020, &v) || v % 4)
-                ERR("bad block count '%s' (a multiple of 4, 0..1020)", w[4]);
-            op->a = (uint8_t)(v / 4);
+    const mbf_opspec *s = &mbf_ops[k];
+    unsigned required = 0;
+    while (required < s->nargs && mbf_args[s->args[required]].kind != MBF_K_FLAG)
+        required++;
+    if (nw - 1 < required || nw - 1 > s->nargs)
+        ERR("'%s' takes %u argument(s), got %zu", w[0], required, nw - 1);
+    for (unsigned i = 0; i < required; i++)
+        if (!parse_arg(w[i + 1], op, i, lineno, err, errlen))
+            return false;
+    for (unsigned i = required, j = required + 1; j < nw; i++) {
+        /* flags: trailing keywords, in the row's order, each present or left out */
+        if (i == s->nargs)
+            ERR("unexpected '%s'", w[j]);
+        if (strcmp(w[j], mbf_args[s->args[i]].label) == 0) {
+            mbf_set_arg(op, i, 1);
+            j++;
         }
-        break;
     }
-    case MBF_RESIZE:
-    case MBF_REALLOC: sz = w[2]; break;
-    case MBF_FILL: {
-        int i = lookup(mbf_fill_values, 8, w[2]);
-        if (i < 0)
-            ERR("fill value '%s' is not one of the encodable values", w[2]);
-        op->a = (uint8_t)i;
-        break;
-    }
-    case MBF_FILL_NORMAL: {
-        if (strncmp(w[2], "seed=", 5) || !parse_uint(w[2] + 5, 255, &v))
-            ERR("expected seed=0..255, got '%s'", w[2]);
-        op->a = (uint8_t)v;
-        int m = strncmp(w[3], "mean=", 5) ? -1 : lookup(mbf_means, 8, w[3] + 5);
-        int s = strncmp(w[4], "sd=", 3) ? -1 : lookup(mbf_sds, 8, w[4] + 3);
-        if (m < 0)
-            ERR("expected mean=<encodable mean>, got '%s'", w[3]);
-        if (s < 0)
-            ERR("expected sd=<encodable sd>, got '%s'", w[4]);
-        op->b = (uint8_t)m;
-        op->c = (uint8_t)s;
-        break;
-    }
-    case MBF_API_EDGE:
-        if (!parse_uint(w[2], 7, &v))
-            ERR("bad api-edge group '%s' (0..7)", w[2]);
-        op->a = (uint8_t)v;
-        break;
-    case MBF_FAIL_AFTER:
-        if (!parse_uint(w[2], 255, &v))
-            ERR("bad request count '%s' (0..255)", w[2]);
-        op->a = (uint8_t)v;
-        if (strcmp(w[3], "once") == 0)
-            op->b = 0;
-        else if (strcmp(w[3], "always") == 0)
-            op->b = 1;
-        else
-            ERR("expected once or always, got '%s'", w[3]);
-        break;
-    default: break;
-    }
-    if (sz && (!parse_uint(sz, UINT64_MAX, &v) || !encode_size(v, op)))
-        ERR("size '%s' is not encodable (0..65535, an edge size, %zu or %zu)", sz,
-            SIZE_MAX / sizeof(double) + 1, (size_t)SIZE_MAX);
     return true;
 }
 

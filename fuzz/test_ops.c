@@ -25,7 +25,7 @@ static uint64_t rnd(uint64_t *x)
 static bool same_meaning(const mbf_op *a, const mbf_op *b)
 {
     if (a->kind != b->kind || a->slot != b->slot || a->fam != b->fam || a->a != b->a ||
-        a->b != b->b || a->c != b->c)
+        a->b != b->b || a->c != b->c || a->d != b->d)
         return false;
     return mbf_size(a) == mbf_size(b);
 }
@@ -106,13 +106,18 @@ static void test_text_errors(void)
     const char *bad[][2] = {
         {"init 3 pool 17\nbogus 1\n", "line 2: unknown op 'bogus'"},
         {"init 9 pool 17\n", "line 1: bad slot '9'"},
-        {"init 3 heap 17\n", "line 1: unknown family 'heap'"},
+        {"init 3 heap 17\n", "line 1: bad family 'heap'"},
         {"init 3 pool\n", "line 1: 'init' takes 3 argument(s), got 2"},
         {"resize 1 70000\n", "line 1: size '70000' is not encodable"},
-        {"fill 1 2.5\n", "line 1: fill value '2.5'"},
-        {"fail-after 1 3 sometimes\n", "line 1: expected once or always"},
-        {"fill-normal 1 seed=300 mean=0 sd=1\n", "line 1: expected seed=0..255"},
-        {"misuse double-fee 1\n", "line 1: unknown violation"},
+        {"fill 1 2.5\n", "line 1: bad fill value '2.5'"},
+        {"fail-after 1 3 sometimes\n", "line 1: bad mode 'sometimes' (one of: once always)"},
+        {"fill-normal 1 seed=300 mean=0 sd=1\n", "line 1: bad seed '300'"},
+        {"fill-normal 1 7 mean=0 sd=1\n", "line 1: expected seed=<seed>, got '7'"},
+        {"misuse double-fee 1\n", "line 1: bad violation 'double-fee'"},
+        {"misuse double-free 1 again\n", "line 1: unexpected 'again'"},
+        {"bulk 2 pool 100 6\n", "line 1: bad block count '6' (0..1020, a multiple of 4)"},
+        {"bad-free 2 pool step -129 free\n", "line 1: bad delta '-129' (-128..127)"},
+        {"under-fail-after system 1 once\n", "line 1: bad underlying allocator 'system'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CHECK(!mbf_parse(bad[i][0], &p, err, sizeof err));
@@ -127,10 +132,40 @@ static void test_text_errors(void)
     uint8_t buf[64];
     CHECK(mbf_encode(MBF_D_BUF, &p, buf, sizeof buf) != SIZE_MAX);
     CHECK(mbf_encode(MBF_D_ALLOC, &p, buf, sizeof buf) == SIZE_MAX);
+    /* Flags: a trailing keyword, present or not; signed arguments. */
+    CHECK(mbf_parse("misuse double-free 17 reenter\nmisuse leak 3\nbad-free 2 pool step -3 realloc reenter\n",
+                    &p, err, sizeof err));
+    CHECK(p.n == 3 && p.ops[0].kind == MBF_MISUSE && p.ops[0].b == 17 && p.ops[0].c == 1);
+    CHECK(p.ops[1].c == 0 && p.ops[2].kind == MBF_BAD_FREE && (int8_t)p.ops[2].b == -3);
+    CHECK(p.ops[2].c == MBF_PATH_REALLOC && p.ops[2].d == 1 && mbf_op_slot(&p.ops[2]) == 2);
+    CHECK(mbf_op_slot(&p.ops[0]) == -1);
+}
+
+/* The table's rows fit the op struct: at most four arguments besides slot, family and size, one
+ * of each of those, flags last. */
+static void test_table(void)
+{
+    for (unsigned k = 0; k < MBF_NKINDS; k++) {
+        const mbf_opspec *s = &mbf_ops[k];
+        unsigned rest = 0, slots = 0, fams = 0, sizes = 0;
+        CHECK(s->nargs <= MBF_MAX_ARGS && s->targets != 0);
+        for (unsigned i = 0; i < s->nargs; i++) {
+            mbf_argkind kind = mbf_args[s->args[i]].kind;
+            slots += kind == MBF_K_SLOT;
+            fams += kind == MBF_K_FAM;
+            sizes += kind == MBF_K_SIZE;
+            rest += kind != MBF_K_SLOT && kind != MBF_K_FAM && kind != MBF_K_SIZE;
+            if (kind == MBF_K_FLAG)
+                for (unsigned j = i + 1; j < s->nargs; j++)
+                    CHECK(mbf_args[s->args[j]].kind == MBF_K_FLAG);
+        }
+        CHECK(rest <= 4 && slots <= 1 && fams <= 1 && sizes <= 1);
+    }
 }
 
 int main(void)
 {
+    test_table();
     test_round_trips();
     test_truncation();
     test_text_errors();

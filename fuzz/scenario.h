@@ -1,0 +1,69 @@
+/* Misuse scenarios as data: a misuse op (violation, argument byte) expands into a short list of
+ * steps with every size and offset worked out. The executor (exec_misuse.c) runs the steps with
+ * every oracle on; membuf-ops emit-c prints the same steps as C. Sizes come from bounds.h. */
+#ifndef MEMBUF_FUZZ_SCENARIO_H
+#define MEMBUF_FUZZ_SCENARIO_H
+
+#include "ops.h"
+
+#include <membuf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The instances a step names: the five families, the guards' inner instances, and the
+ * scenario's own guard (made by NEW_GUARD over a family, gone after DELETE). */
+enum { MBF_I_INNER_SYS = MBF_FAMILIES, MBF_I_INNER_POOL, MBF_I_TEMP, MBF_NINST_ALL };
+
+/* What a step's pointer is: the block the scenario allocated (P), its second one (Q), or a local
+ * array of MBF_LOCAL_BYTES on the stack; plus the step's offset. */
+enum { MBF_V_P, MBF_V_Q, MBF_V_LOCAL };
+#define MBF_LOCAL_BYTES 64
+
+typedef enum mbf_step_kind {
+    MBF_S_MALLOC,      /* var = mb_malloc(inst, n); must succeed */
+    MBF_S_FREE,        /* mb_free(inst, ptr): frees the block (it may report damage) */
+    MBF_S_BAD_FREE,    /* mb_free(inst, ptr): a violation, nothing is freed */
+    MBF_S_BAD_REALLOC, /* mb_realloc(inst, ptr, n) must return NULL: a violation */
+    MBF_S_POKE,        /* ptr[off] ^= x: damage */
+    MBF_S_SET,         /* ptr[off] = x: a write (after free) */
+    MBF_S_CHECK,       /* mb_alloc_check(inst) */
+    MBF_S_CHURN,       /* n times mb_free(inst, mb_malloc(inst, size)) */
+    MBF_S_NEW_GUARD,   /* the scenario's guard over inst; must succeed */
+    MBF_S_DELETE,      /* mb_alloc_delete(the scenario's guard) */
+    MBF_S_EXPECT,      /* exactly one report since the last EXPECT, of kind (-1: none) */
+} mbf_step_kind;
+
+typedef struct mbf_step {
+    mbf_step_kind kind;
+    int inst;      /* an instance above */
+    int var;       /* MBF_V_* */
+    long off;      /* pointer offset (FREE, BAD_*), byte offset (POKE, SET) */
+    size_t n;      /* size, or churn count */
+    size_t size;   /* churn block size */
+    uint8_t x;     /* POKE / SET byte */
+    int expect;    /* EXPECT: an mb_violation, or -1 */
+} mbf_step;
+
+#define MBF_MAX_STEPS 10
+typedef struct mbf_scenario {
+    mbf_step steps[MBF_MAX_STEPS];
+    size_t n;
+} mbf_scenario;
+
+/* The steps of misuse op (kind MBF_MISUSE). */
+void mbf_misuse_scenario(const mbf_op *op, mbf_scenario *out);
+
+/* bad-free: the pointer is base + mbf_bad_free_delta(op), base being the slot's block (live, or
+ * the last one freed from it), its guard header (unit inner: the block - MBF_GUARD_FRONT), or
+ * the middle of a local array of MBF_BAD_LOCAL bytes (unit stack). */
+#define MBF_BAD_LOCAL 256
+long mbf_bad_free_delta(const mbf_op *op);
+
+/* corrupt, on a guard block of n bytes: the offset from the block of the byte damaged, and the
+ * violation that is (*kind); and what finds it: a freed block (region freed, n > 0) by a check,
+ * an eviction or a delete (free and realloc become eviction), a live one by a free, a realloc,
+ * a check or a delete (evict becomes free). */
+long mbf_corrupt_at(const mbf_op *op, size_t n, mb_violation *kind);
+int mbf_corrupt_finder(const mbf_op *op);
+
+#endif /* MEMBUF_FUZZ_SCENARIO_H */
