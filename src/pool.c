@@ -497,8 +497,10 @@ static void *pool_realloc(mb_alloc *a, void *p, size_t n, size_t *old_size)
         if (!q)
             return NULL;
         mb__lock(&pi->base);
-        if (q != p)
+        if (q != p) { /* p was freed by the move: a later free of it is a double free */
             mb__ptrmap_del(&pi->large, p, NULL);
+            mb__freed_push(&pi->large_freed, p, old);
+        }
         mb__ptrmap_put(&pi->large, q, (uintptr_t)n);
         mb__unlock(&pi->base);
         *old_size = old;

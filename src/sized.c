@@ -114,9 +114,10 @@ static void *sized_realloc(mb_alloc *a, void *p, size_t size, size_t *old_size)
     mb__lock(a);
     if (q == p) {
         *vp = (uintptr_t)size;
-    } else {
+    } else { /* p was freed by the move: a later free of it is a double free */
         mb__ptrmap_del_at(&s->live, vp);
         mb__ptrmap_put(&s->live, q, (uintptr_t)size); /* reserved above */
+        mb__freed_push(&s->freed, p, old);
     }
     mb__unlock(a);
     if (MB__UNLIKELY(misaligned(q))) {
