@@ -9,19 +9,21 @@
  * no code that 256 KiB does not (the pool's large blocks are libc's, the guard's quarantine
  * limit is reached by several blocks as well as by one), and each costs fresh pages. From
  * RAW_HUGE up the request is made and must fail (no object is larger than PTRDIFF_MAX). */
-#define MBF_RAW_MAX ((size_t)1 << 20)
+#define MBF_RAW_MAX ((size_t)256 << 10)
 #define MBF_RAW_HUGE ((size_t)1 << 60)
 /* Buffers of more elements (that do not overflow) are skipped: 256 KiB of doubles. */
-#define MBF_BUF_MAX_ELEMS ((size_t)1 << 16)
+#define MBF_BUF_MAX_ELEMS ((size_t)1 << 15)
 /* Requests above BIG_REQUEST bytes count against the input's budgets: at most INPUT_BUDGET bytes
  * requested, filled or written in all, and LIVE_CAP bytes live at once. Enough for the guard's
  * quarantine to evict by bytes (1 MiB), small enough that an input stays a fraction of a
  * millisecond of page faults. */
 #define MBF_BIG_REQUEST ((size_t)4 << 10)
-#define MBF_INPUT_BUDGET ((size_t)4 << 20)
-#define MBF_LIVE_CAP ((size_t)2 << 20)
-/* bulk: block sizes above this are skipped (pools are what bulk is for). */
+#define MBF_INPUT_BUDGET ((size_t)1536 << 10)
+#define MBF_LIVE_CAP ((size_t)1280 << 10)
+/* bulk: block sizes above this are skipped (pools are what bulk is for), and so is a bulk of
+ * more than BULK_BYTES (two arenas' worth: enough to map, empty and return one). */
 #define MBF_BULK_MAX_SIZE ((size_t)4096)
+#define MBF_BULK_BYTES ((size_t)512 << 10)
 /* A full sweep of every slot (contents and the memory tool's view) after this many ops; in
  * between each op checks what it touched, and every block is checked before it is overwritten,
  * moved or freed, so a corruption is always found within its input, at most this many ops late. */
@@ -36,6 +38,9 @@
 #define MBF_GUARD_HEADER 32
 #define MBF_GUARD_CANARY 16
 #define MBF_GUARD_FRONT (MBF_GUARD_HEADER + MBF_GUARD_CANARY)
+/* The pool's largest small request when a memory tool watches (512-byte class, less its 16-byte
+ * redzone and the next block's 2-byte tag: src/pool.c); larger ones are libc blocks. */
+#define MBF_POOL_SMALL_MAX 494
 /* The address rings behind the double-free reports of the system, custom and guard families
  * (src/internal.h, MB__FREED_RING): a block among the last this many frees of its instance is
  * still known as freed. */

@@ -336,6 +336,7 @@ size_t mbf_run(mbf_dialect d, const mbf_prog *p, mbf_trace *trace)
     r.d = d;
     r.prog = p;
     r.deleting = -1;
+    r.busy = -1;
     r.trace = trace;
     if (trace)
         memset(trace, 0, sizeof *trace);
@@ -362,9 +363,11 @@ int mbf_fuzz_one(mbf_dialect d, const uint8_t *data, size_t size)
     return 0;
 }
 
-/* Huge requests must return NULL, not abort, under the sanitizers' allocators. */
+/* Huge requests must return NULL, not abort, under the sanitizers' allocators. ASan's quarantine
+ * of freed blocks: an input frees a few MiB at most (bounds.h), so 64 MiB still holds every
+ * block freed by the last dozen inputs, and the fuzzer's memory stays flat well under its limit. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__asan_default_options(void) { return "allocator_may_return_null=1:quarantine_size_mb=64"; }
 const char *__msan_default_options(void);
 const char *__msan_default_options(void) { return "allocator_may_return_null=1"; }
 const char *__tsan_default_options(void);

@@ -43,6 +43,7 @@ typedef struct slot {
     size_t size;
     uint32_t gen;
     unsigned char *last; /* the last block freed from this slot: bad-free's anchor when empty */
+    bool reported; /* a guard block whose damage was reported: the guard never reports it again */
 } slot;
 
 /* A fail-after countdown, as mb_alloc_fail_after documents it (and the custom vtable's own). */
@@ -108,6 +109,7 @@ typedef struct run {
     char last_msg[1024];
     bool reenter, reentering, misused;
     int deleting; /* a family whose instance is being deleted, or -1 */
+    int busy;     /* a slot whose block is being resized (a handler leaves it alone), or -1 */
     /* history */
     uint32_t epoch;
     size_t hist_n;

@@ -42,7 +42,8 @@ static void must_free(run *r, int f, unsigned char *p, size_t n)
 }
 
 /* The handler of an op marked reenter, on each report: every quiet family allocates, resizes,
- * frees and is checked, and the first live raw slot's block (of a quiet family) is freed. None
+ * frees and is checked, and the first live raw slot's block (of a quiet family, and not the one
+ * being resized) is freed. None
  * of it may report; the reporting instance must be consistent again by now (membuf.h: reports
  * are delivered when the outermost call returns), and the oracles after the op see every slot
  * intact and every counter as modelled. */
@@ -66,7 +67,7 @@ void call_back_in(run *r)
         mb_alloc_check(a);
     }
     for (int i = 0; i < MBF_SLOTS; i++) {
-        if (r->s[i].kind == SLOT_RAW && quiet(r, r->s[i].fam)) {
+        if (r->s[i].kind == SLOT_RAW && quiet(r, r->s[i].fam) && i != r->busy) {
             release(r, &r->s[i]);
             break;
         }
@@ -225,6 +226,7 @@ static void delete_guard(run *r, int g)
             sl->kind = SLOT_EMPTY;
             sl->raw = NULL;
             sl->size = 0;
+            sl->reported = false;
         }
     }
     forget_instance(r, g);
@@ -249,6 +251,9 @@ bool exec_corrupt(run *r, const mbf_op *op)
     size_t n = sl->size;
     mb_violation kind;
     long at = mbf_corrupt_at(op, n, &kind);
+    /* A block whose damage was reported once is never reported again (until it is freed: its
+     * stay in the quarantine is a new episode). */
+    bool once = sl->reported && op->a != MBF_REGION_FREED;
     verify_slot(r, i);
     prepare(r, op->d);
     mb_alloc *a = inst_of(r, g);
@@ -270,6 +275,11 @@ bool exec_corrupt(run *r, const mbf_op *op)
         break;
     }
     r->reenter = false;
-    expect_reports(r, leak ? V_(MB_LEAK) : V_(kind), leak ? (int)kind : -1, "corrupt");
+    if (leak)
+        expect_reports(r, V_(MB_LEAK), once ? -1 : (int)kind, "corrupt");
+    else
+        expect_reports(r, once ? 0 : V_(kind), -1, "corrupt");
+    if (finder == MBF_FIND_CHECK && op->a != MBF_REGION_FREED && sl->kind == SLOT_RAW && sl->raw == p)
+        sl->reported = true; /* still live (unless the handler freed it), and damaged */
     return true;
 }

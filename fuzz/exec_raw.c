@@ -48,6 +48,7 @@ bool exec_malloc(run *r, const mbf_op *op)
     sl->fam = op->fam;
     sl->raw = p;
     sl->size = n;
+    sl->reported = false;
     block_in(r, op->fam, p, n);
     paint(sl, ++r->gen);
     return true;
@@ -72,7 +73,9 @@ bool raw_realloc(run *r, int i, size_t n)
     if (had)
         stats_out(r, fam, sl->size, false);
     stats_in(r, fam, n);
+    r->busy = i;
     unsigned char *q = mb_realloc(a, sl->raw, n);
+    r->busy = -1;
     if (!q)
         r->m[fam] = saved;
     if (!request_result(r, fam, q, n, injected, calls, "mb_realloc"))
@@ -87,6 +90,7 @@ bool raw_realloc(run *r, int i, size_t n)
         hist_out(r, fam, old, sl->size);
     }
     hist_in(r, fam, q);
+    sl->reported = false;
     sl->kind = SLOT_RAW;
     sl->fam = fam;
     sl->raw = q;
@@ -153,7 +157,7 @@ bool exec_bulk(run *r, const mbf_op *op)
 {
     size_t n = mbf_size(op), count = (size_t)op->a * 4;
     int f = op->fam;
-    if (n > MBF_BULK_MAX_SIZE || count == 0 || !affordable(r, n * count, 0))
+    if (n > MBF_BULK_MAX_SIZE || count == 0 || n * count > MBF_BULK_BYTES || !affordable(r, n * count, 0))
         return false;
     mb_alloc *a = inst_of(r, f);
     unsigned char **blk = calloc(count, sizeof *blk);

@@ -19,7 +19,7 @@ static const char prelude[] =
     "static mb_buf buf[8];\nstatic unsigned char *raw[8], *last[8];\nstatic size_t size[8];\n"
     "static int famof[8], kind[8]; /* kind: 0 empty, 1 buffer, 2 raw */\n"
     "static unsigned expected; /* violations allowed now, a bit per mb_violation */\n"
-    "static int reports, reenter, reentering, deleting = -1; /* deleting: a family being deleted */\n"
+    "static int reports, reenter, reentering;\nstatic int deleting = -1, busy = -1; /* a family being deleted, a slot being resized */\n"
     "static struct { int state; unsigned long long countdown; } vs; /* custom's vtable: its own schedule */\n\n"
     "/* A slot's family: its block's, else slot % 5. */\n"
     "static inline int FAM(int s) { return kind[s] ? famof[s] : s % 5; }\n\n"
@@ -38,7 +38,7 @@ static const char prelude[] =
     "        unsigned char *p = mb_malloc(fam[f], 24);\n        CHECK(p != NULL);\n        memset(p, 7, 24);\n"
     "        p = mb_realloc(fam[f], p, 600);\n        CHECK(p != NULL && p[23] == 7);\n"
     "        mb_free(fam[f], p);\n        mb_alloc_check(fam[f]);\n    }\n"
-    "    for (int s = 0; s < 8; s++)\n        if (kind[s] == 2 && famof[s] != deleting) {\n            release(s);\n            break;\n        }\n}\n\n"
+    "    for (int s = 0; s < 8; s++)\n        if (kind[s] == 2 && famof[s] != deleting && s != busy) {\n            release(s);\n            break;\n        }\n}\n\n"
     "static void on_violation(mb_violation v, const char *msg, void *user)\n{\n"
     "    (void)user;\n    if (!((expected >> v) & 1) || reentering) {\n"
     "        fprintf(stderr, \"unexpected violation: %s\\n\", msg);\n        abort();\n    }\n"
@@ -190,8 +190,8 @@ static void emit_corrupt(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i
     switch (finder) {
     case MBF_FIND_FREE: fprintf(o, "        release(%d);\n", s); break;
     case MBF_FIND_REALLOC:
-        fprintf(o, "        b = mb_realloc(fam[g], raw[%d], n);\n        CHECK(b != NULL);\n"
-                   "        raw[%d] = b;\n        memset(b, 1, n);\n", s, s);
+        fprintf(o, "        busy = %d;\n        b = mb_realloc(fam[g], raw[%d], n);\n        busy = -1;\n"
+                   "        CHECK(b != NULL);\n        raw[%d] = b;\n        memset(b, 1, n);\n", s, s, s);
         break;
     case MBF_FIND_CHECK: fputs("        mb_alloc_check(fam[g]);\n", o); break;
     case MBF_FIND_EVICT:
@@ -282,10 +282,10 @@ static void emit_op(FILE *o, const mbf_op *op, size_t i, const mbf_trace *t)
     case MBF_BULK: emit_bulk(o, op, n); break;
     case MBF_SYS_FAIL: fprintf(o, "    mb_internal_fail_after(%u); /* membuf's own allocations */\n", op->a); break;
     case MBF_RENEW:
-        fprintf(o, "    {\n        int busy = 0;\n        for (int s = 0; s < 8; s++)\n");
-        fprintf(o, "            busy |= kind[s] && famof[s] == %d;\n", op->fam);
+        fprintf(o, "    {\n        int in_use = 0;\n        for (int s = 0; s < 8; s++)\n");
+        fprintf(o, "            in_use |= kind[s] && famof[s] == %d;\n", op->fam);
         fprintf(o, "        mb_alloc_stats st_;\n        mb_alloc_get_stats(fam[%d], &st_);\n", op->fam);
-        fprintf(o, "        mb_alloc *n = busy || st_.live_blocks ? NULL : %s;\n", ctor[op->fam]);
+        fprintf(o, "        mb_alloc *n = in_use || st_.live_blocks ? NULL : %s;\n", ctor[op->fam]);
         fprintf(o, "        if (n) {\n            mb_alloc_delete(fam[%d]);\n            fam[%d] = n;\n        }\n    }\n",
                 op->fam, op->fam);
         break;
