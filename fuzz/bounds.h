@@ -5,14 +5,18 @@
 
 #include <stddef.h>
 
-/* Raw requests from RAW_MAX up to RAW_HUGE bytes are skipped: sizes past a few hundred KiB reach
- * no code that 256 KiB does not (the pool's large blocks are libc's, the guard's quarantine
- * limit is reached by several blocks as well as by one), and each costs fresh pages. From
- * RAW_HUGE up the request is made and must fail (no object is larger than PTRDIFF_MAX). */
-#define MBF_RAW_MAX ((size_t)256 << 10)
+/* Raw requests from RAW_MAX up to RAW_HUGE bytes are skipped: sizes past 64 KiB reach no code
+ * that 120 KiB does not (the pool's large blocks are libc's; the guard's quarantine limit is
+ * reached by several blocks as well as by one), and above 128 KiB every block is a fresh mapping
+ * of ASan's (mmap, page faults, munmap). From RAW_HUGE up the request is made and must fail (no
+ * object is larger than PTRDIFF_MAX). */
+#define MBF_RAW_MAX ((size_t)120 << 10)
 #define MBF_RAW_HUGE ((size_t)1 << 60)
-/* Buffers of more elements (that do not overflow) are skipped: 256 KiB of doubles. */
-#define MBF_BUF_MAX_ELEMS ((size_t)1 << 15)
+/* Buffers of more elements (that do not overflow) are skipped: 120 KiB of doubles. */
+#define MBF_BUF_MAX_ELEMS ((size_t)15 << 10)
+/* fill-normal on longer buffers is skipped: the model draws every value again with the harness's
+ * own generator, and 4096 draws reach the ziggurat's tail (about 1 in 256) a dozen times. */
+#define MBF_NORMAL_MAX_ELEMS ((size_t)4096)
 /* Requests above BIG_REQUEST bytes count against the input's budgets: at most INPUT_BUDGET bytes
  * requested, filled or written in all, and LIVE_CAP bytes live at once. Enough for the guard's
  * quarantine to evict by bytes (1 MiB), small enough that an input stays a fraction of a
@@ -24,6 +28,11 @@
  * more than BULK_BYTES (two arenas' worth: enough to map, empty and return one). */
 #define MBF_BULK_MAX_SIZE ((size_t)4096)
 #define MBF_BULK_BYTES ((size_t)512 << 10)
+/* bulk: blocks per input, all bulk ops together (each costs a malloc, a free and their checks):
+ * 512 blocks of the largest small class span two arenas. */
+#define MBF_BULK_BLOCKS ((size_t)512)
+/* ... of which at most this many from the other families (twice a guard's quarantine). */
+#define MBF_BULK_OTHER_BLOCKS ((size_t)128)
 /* A full sweep of every slot (contents and the memory tool's view) after this many ops; in
  * between each op checks what it touched, and every block is checked before it is overwritten,
  * moved or freed, so a corruption is always found within its input, at most this many ops late. */

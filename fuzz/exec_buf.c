@@ -117,7 +117,8 @@ MBF_NO_COVERAGE bool exec_fill_normal(run *r, const mbf_op *op)
 {
     slot *sl = &r->s[op->slot];
     /* The model draws every value again: twice the work of a fill. */
-    if (sl->kind != SLOT_BUF || !worth_touching(r, sl->buf.len * 2 * sizeof(double)))
+    if (sl->kind != SLOT_BUF || sl->buf.len > MBF_NORMAL_MAX_ELEMS ||
+        !worth_touching(r, sl->buf.len * 2 * sizeof(double)))
         return false;
     verify_slot(r, op->slot);
     touch(r, op->slot);

@@ -364,10 +364,12 @@ int mbf_fuzz_one(mbf_dialect d, const uint8_t *data, size_t size)
 }
 
 /* Huge requests must return NULL, not abort, under the sanitizers' allocators. ASan's quarantine
- * of freed blocks: an input frees a few MiB at most (bounds.h), so 64 MiB still holds every
- * block freed by the last dozen inputs, and the fuzzer's memory stays flat well under its limit. */
+ * of freed blocks: an input frees a few MiB at most (bounds.h: 1.5 MiB of requests, instances of
+ * a few KiB each), so 16 MiB still holds every block freed in the input and the ones before it,
+ * while a small quarantine keeps the memory ASan cycles through warm: the default 256 MiB made
+ * every allocation of the harness touch fresh pages, and the fuzzer's memory climb. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1:quarantine_size_mb=64"; }
+const char *__asan_default_options(void) { return "allocator_may_return_null=1:quarantine_size_mb=16"; }
 const char *__msan_default_options(void);
 const char *__msan_default_options(void) { return "allocator_may_return_null=1"; }
 const char *__tsan_default_options(void);

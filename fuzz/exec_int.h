@@ -22,13 +22,6 @@
 #else
 #define MBF_PRINTF(f, a)
 #endif
-/* The oracles' inner loops run after every op: keep libFuzzer's comparison tracing out of them
- * (it would dominate the run time and adds no useful feedback). */
-#if defined(__clang__)
-#define MBF_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define MBF_NO_COVERAGE
-#endif
 
 enum { SLOT_EMPTY, SLOT_BUF, SLOT_RAW };
 #define NINST MBF_I_TEMP /* families and inner instances the run keeps */
@@ -92,6 +85,7 @@ typedef struct run {
     under_vt vt;
     uint64_t requests; /* requests made to any instance in this input */
     size_t work;       /* bytes requested, filled or written (MBF_INPUT_BUDGET) */
+    size_t bulk_blocks, bulk_other; /* blocks made by bulk ops (MBF_BULK_BLOCKS), not pool's */
     bool sys_armed;    /* sys-fail-after: any request may fail (see may_fail_anyway) */
     slot s[MBF_SLOTS];
     uint32_t gen;

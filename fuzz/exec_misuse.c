@@ -41,7 +41,8 @@ static void must_free(run *r, int f, unsigned char *p, size_t n)
     hist_out(r, f, p, n);
 }
 
-/* The handler of an op marked reenter, on each report: every quiet family allocates, resizes,
+/* The handler of an op marked reenter, on each report: every quiet instance of the five families
+ * that the input has made allocates, resizes,
  * frees and is checked, and the first live raw slot's block (of a quiet family, and not the one
  * being resized) is freed. None
  * of it may report; the reporting instance must be consistent again by now (membuf.h: reports
@@ -50,9 +51,9 @@ static void must_free(run *r, int f, unsigned char *p, size_t n)
 void call_back_in(run *r)
 {
     for (int f = 0; f < MBF_FAMILIES; f++) {
-        if (!quiet(r, f))
+        if (!r->inst[f] || !quiet(r, f))
             continue;
-        mb_alloc *a = inst_of(r, f);
+        mb_alloc *a = r->inst[f];
         unsigned char *p = must_malloc(r, f, 24, "reenter");
         paint_bytes(p, 24, 7);
         model_request(r, f, true);

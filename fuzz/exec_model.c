@@ -119,7 +119,7 @@ static bool mapped(const void *p)
 
 /* How far around a live block of family f and n bytes its family makes memory addressable:
  * before (bytes before p) and extent (bytes from p). */
-static void extent_of(int f, size_t n, size_t *before, size_t *extent)
+MBF_NO_COVERAGE static void extent_of(int f, size_t n, size_t *before, size_t *extent)
 {
     *before = 0;
     *extent = n;
@@ -136,7 +136,7 @@ static void extent_of(int f, size_t n, size_t *before, size_t *extent)
  * their redzone. ASan poisons a libc block's own slack, but the byte past a block that ends on a
  * granule may be the next chunk's header, whose shadow ASan leaves clear after it gave the pages
  * back to the system: then nothing is said. */
-static bool edge_is_own(int f, size_t n, size_t before, size_t extent)
+MBF_NO_COVERAGE static bool edge_is_own(int f, size_t n, size_t before, size_t extent)
 {
 #if defined(MBF_TOOL_ASAN)
     bool small = (f == MBF_F_POOL && n <= MBF_POOL_SMALL_MAX) ||
@@ -148,7 +148,7 @@ static bool edge_is_own(int f, size_t n, size_t before, size_t extent)
 #endif
 }
 
-void check_block_tools(const run *r, int f, const unsigned char *p, size_t n, const char *what)
+MBF_NO_COVERAGE void check_block_tools(const run *r, int f, const unsigned char *p, size_t n, const char *what)
 {
     if (!tool_on())
         return;
@@ -308,7 +308,7 @@ MBF_NO_COVERAGE void check_stats(run *r, int f)
 }
 
 /* The model's own bookkeeping: what its slots hold is what it counts live. */
-static void check_model(const run *r)
+MBF_NO_COVERAGE static void check_model(const run *r)
 {
     size_t blocks[MBF_FAMILIES] = {0}, bytes[MBF_FAMILIES] = {0};
     for (int i = 0; i < MBF_SLOTS; i++) {
@@ -327,7 +327,7 @@ static void check_model(const run *r)
 
 /* After every op: the slots it touched (all of them now and then), every instance's statistics,
  * the blocks it freed. */
-void after_op(run *r)
+MBF_NO_COVERAGE void after_op(run *r)
 {
     bool all = r->sweep || (r->op_index + 1) % MBF_SWEEP_EVERY == 0;
     for (int i = 0; i < MBF_SLOTS; i++)
@@ -359,7 +359,7 @@ void sched_arm(sched *s, uint64_t n, int mode)
 }
 
 /* One request under schedule s: whether it fails, advancing s as mb_alloc_fail_after says. */
-bool sched_next(sched *s)
+MBF_NO_COVERAGE bool sched_next(sched *s)
 {
     switch (s->state) {
     case 0: return false;
@@ -376,7 +376,7 @@ bool sched_next(sched *s)
 
 /* One request (mb_malloc or mb_realloc call) on family f: returns whether fault injection fails
  * it. */
-bool model_request(run *r, int f, bool is_realloc)
+MBF_NO_COVERAGE bool model_request(run *r, int f, bool is_realloc)
 {
     inst_model *m = &r->m[f];
     r->requests++;
@@ -389,7 +389,7 @@ bool model_request(run *r, int f, bool is_realloc)
 
 /* How many times family f's underlying allocator has been asked for memory so far (custom: the
  * vtable's calls; a guard: requests to its inner instance); 0 for the others. */
-uint64_t under_calls(run *r, int f)
+MBF_NO_COVERAGE uint64_t under_calls(run *r, int f)
 {
     if (f == MBF_F_CUSTOM)
         return r->vt.calls;
@@ -404,7 +404,7 @@ uint64_t under_calls(run *r, int f)
 /* After a request of n bytes on family f (injected: fault injection failed it): whether its
  * underlying allocator was to be asked, checked against whether it was (calls_before:
  * under_calls before the request), and if it was, whether its schedule fails the request. */
-bool model_under(run *r, int f, size_t n, uint64_t calls_before, bool injected)
+MBF_NO_COVERAGE bool model_under(run *r, int f, size_t n, uint64_t calls_before, bool injected)
 {
     int u = f == MBF_F_CUSTOM ? MBF_U_CUSTOM : f == MBF_F_GUARD_SYS ? MBF_U_GUARD_SYS
           : f == MBF_F_GUARD_POOL ? MBF_U_GUARD_POOL : -1;
@@ -431,7 +431,7 @@ bool may_fail_anyway(run *r, int f)
     return true;
 }
 
-static void note_dead(run *r, int f, void *p, size_t n)
+MBF_NO_COVERAGE static void note_dead(run *r, int f, void *p, size_t n)
 {
     if (is_guard(f) || r->ndead == sizeof r->dead / sizeof r->dead[0])
         return;
@@ -442,7 +442,7 @@ static void note_dead(run *r, int f, void *p, size_t n)
 /* The model's statistics: a block of n bytes became live in family f; one left it (freed when
  * counted_free, else moved away by a realloc). Apply them before the call that does it when the
  * call may report: a handler that calls back in sees the statistics as they are by then. */
-void stats_in(run *r, int f, size_t n)
+MBF_NO_COVERAGE void stats_in(run *r, int f, size_t n)
 {
     mb_alloc_stats *st = &r->m[f].st;
     st->live_blocks++;
@@ -451,7 +451,7 @@ void stats_in(run *r, int f, size_t n)
         st->peak_bytes = st->live_bytes;
 }
 
-void stats_out(run *r, int f, size_t n, bool counted_free)
+MBF_NO_COVERAGE void stats_out(run *r, int f, size_t n, bool counted_free)
 {
     mb_alloc_stats *st = &r->m[f].st;
     st->live_blocks--;
@@ -464,7 +464,7 @@ void stats_out(run *r, int f, size_t n, bool counted_free)
 
 /* What the harness remembers of blocks: the block at p became live in family f (a guard's: its
  * inner block too); or left it. */
-void hist_in(run *r, int f, void *p)
+MBF_NO_COVERAGE void hist_in(run *r, int f, void *p)
 {
     hist_put(r, f, p, REC_LIVE);
     if (is_guard(f))
@@ -472,7 +472,7 @@ void hist_in(run *r, int f, void *p)
                  (unsigned char *)p - MBF_GUARD_FRONT, REC_LIVE);
 }
 
-void hist_out(run *r, int f, void *p, size_t n)
+MBF_NO_COVERAGE void hist_out(run *r, int f, void *p, size_t n)
 {
     hist_put(r, f, p, REC_FREED);
     if (is_guard(f)) /* in the quarantine, or back in the inner: the harness cannot tell */
@@ -481,20 +481,20 @@ void hist_out(run *r, int f, void *p, size_t n)
     note_dead(r, f, p, n);
 }
 
-void block_in(run *r, int f, void *p, size_t n)
+MBF_NO_COVERAGE void block_in(run *r, int f, void *p, size_t n)
 {
     stats_in(r, f, n);
     hist_in(r, f, p);
 }
 
-void block_out(run *r, int f, void *p, size_t n, bool counted_free)
+MBF_NO_COVERAGE void block_out(run *r, int f, void *p, size_t n, bool counted_free)
 {
     stats_out(r, f, n, counted_free);
     hist_out(r, f, p, n);
 }
 
 /* Whether to fill or write `bytes`: big ones only while the input is within its budget. */
-bool worth_touching(run *r, size_t bytes)
+MBF_NO_COVERAGE bool worth_touching(run *r, size_t bytes)
 {
     if (bytes > MBF_BIG_REQUEST && r->work > MBF_INPUT_BUDGET)
         return false;
@@ -502,7 +502,7 @@ bool worth_touching(run *r, size_t bytes)
     return true;
 }
 
-static size_t live_total(const run *r)
+MBF_NO_COVERAGE static size_t live_total(const run *r)
 {
     size_t n = 0;
     for (int f = 0; f < MBF_FAMILIES; f++)
@@ -511,7 +511,7 @@ static size_t live_total(const run *r)
 }
 
 /* Whether to make a request of `bytes` that replaces `old` live bytes: the per-input budgets. */
-bool affordable(run *r, size_t bytes, size_t old)
+MBF_NO_COVERAGE bool affordable(run *r, size_t bytes, size_t old)
 {
     if (bytes > MBF_BIG_REQUEST &&
         (r->work > MBF_INPUT_BUDGET || live_total(r) - old + bytes > MBF_LIVE_CAP))
@@ -579,6 +579,8 @@ MBF_NO_COVERAGE static record *hist_slot(run *r, uintptr_t a)
 
 MBF_NO_COVERAGE void hist_put(run *r, int owner, const void *p, int state)
 {
+    if (r->d != MBF_D_GUARD) /* only bad-free asks (fuzz_guard) */
+        return;
     record *e = hist_slot(r, (uintptr_t)p);
     if (e->epoch != r->epoch) {
         if (r->hist_n >= HIST_CAP / 4 * 3) {

@@ -10,7 +10,7 @@ static int raw_class(size_t n) { return n >= MBF_RAW_HUGE ? 2 : n > MBF_RAW_MAX 
 /* What a request that returned p (NULL: failed) must have done: fail exactly when fault
  * injection, the underlying allocator or the size says so (sys-fail-after: maybe anyway); a
  * block is 16-aligned. Returns whether p is a new block. */
-static bool request_result(run *r, int f, void *p, size_t n, bool injected, uint64_t calls,
+MBF_NO_COVERAGE static bool request_result(run *r, int f, void *p, size_t n, bool injected, uint64_t calls,
                            const char *call)
 {
     bool under = model_under(r, f, n, calls, injected);
@@ -157,8 +157,13 @@ bool exec_bulk(run *r, const mbf_op *op)
 {
     size_t n = mbf_size(op), count = (size_t)op->a * 4;
     int f = op->fam;
-    if (n > MBF_BULK_MAX_SIZE || count == 0 || n * count > MBF_BULK_BYTES || !affordable(r, n * count, 0))
+    size_t other = f == MBF_F_POOL ? 0 : count;
+    if (n > MBF_BULK_MAX_SIZE || count == 0 || n * count > MBF_BULK_BYTES ||
+        r->bulk_blocks + count > MBF_BULK_BLOCKS || r->bulk_other + other > MBF_BULK_OTHER_BLOCKS ||
+        !affordable(r, n * count, 0))
         return false;
+    r->bulk_blocks += count;
+    r->bulk_other += other;
     mb_alloc *a = inst_of(r, f);
     unsigned char **blk = calloc(count, sizeof *blk);
     size_t *order = malloc(count * sizeof *order);

@@ -91,7 +91,7 @@ typedef struct dialect {
     unsigned n;
 } dialect;
 
-static const dialect *dialect_of(mbf_dialect d)
+MBF_NO_COVERAGE static const dialect *dialect_of(mbf_dialect d)
 {
     static dialect tab[MBF_NDIALECTS];
     static bool ready;
@@ -111,27 +111,40 @@ static const dialect *dialect_of(mbf_dialect d)
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
-/* Where argument i of op lives: NUM, INT, NAME and FLAG arguments take a, b, c, d in order. */
-static uint8_t *arg_field(mbf_op *op, unsigned i)
+/* Where argument i of a kind's ops lives: NUM, INT, NAME and FLAG arguments take a, b, c, d in
+ * order (offsets into mbf_op, worked out once from the table). */
+static size_t field_offset[MBF_NKINDS][MBF_MAX_ARGS];
+
+MBF_NO_COVERAGE static void fields_init(void)
 {
-    const mbf_opspec *s = &mbf_ops[op->kind];
-    uint8_t *rest[4] = {&op->a, &op->b, &op->c, &op->d};
-    unsigned k = 0;
-    for (unsigned j = 0; j < i; j++) {
-        mbf_argkind kj = mbf_args[s->args[j]].kind;
-        k += kj != MBF_K_SLOT && kj != MBF_K_FAM && kj != MBF_K_SIZE;
+    static bool ready;
+    if (ready)
+        return;
+    static const size_t rest[4] = {offsetof(mbf_op, a), offsetof(mbf_op, b), offsetof(mbf_op, c),
+                                   offsetof(mbf_op, d)};
+    for (unsigned k = 0; k < MBF_NKINDS; k++) {
+        unsigned next_rest = 0;
+        for (unsigned i = 0; i < mbf_ops[k].nargs; i++) {
+            switch (mbf_args[mbf_ops[k].args[i]].kind) {
+            case MBF_K_SLOT: field_offset[k][i] = offsetof(mbf_op, slot); break;
+            case MBF_K_FAM: field_offset[k][i] = offsetof(mbf_op, fam); break;
+            case MBF_K_SIZE: field_offset[k][i] = offsetof(mbf_op, size_code); break;
+            default: field_offset[k][i] = rest[next_rest++ % 4]; break;
+            }
+        }
     }
-    switch (mbf_args[s->args[i]].kind) {
-    case MBF_K_SLOT: return &op->slot;
-    case MBF_K_FAM: return &op->fam;
-    case MBF_K_SIZE: return &op->size_code;
-    default: return rest[k];
-    }
+    ready = true;
 }
 
-uint8_t mbf_get_arg(const mbf_op *op, unsigned i) { return *arg_field((mbf_op *)op, i); }
+MBF_NO_COVERAGE static uint8_t *arg_field(mbf_op *op, unsigned i)
+{
+    fields_init();
+    return (uint8_t *)op + field_offset[op->kind][i];
+}
 
-void mbf_set_arg(mbf_op *op, unsigned i, uint8_t byte)
+MBF_NO_COVERAGE uint8_t mbf_get_arg(const mbf_op *op, unsigned i) { return *arg_field((mbf_op *)op, i); }
+
+MBF_NO_COVERAGE void mbf_set_arg(mbf_op *op, unsigned i, uint8_t byte)
 {
     const mbf_argspec *a = &mbf_args[mbf_ops[op->kind].args[i]];
     uint8_t *f = arg_field(op, i);
@@ -156,7 +169,7 @@ int mbf_op_slot(const mbf_op *op)
     return -1;
 }
 
-static bool has_size16(uint8_t code) { return code >= 192 && code <= 253; }
+MBF_NO_COVERAGE static bool has_size16(uint8_t code) { return code >= 192 && code <= 253; }
 
 /* ---- binary form ----------------------------------------------------------------------- */
 
@@ -164,9 +177,9 @@ typedef struct reader {
     const uint8_t *p, *end;
 } reader;
 
-static uint8_t next(reader *r) { return r->p < r->end ? *r->p++ : 0; }
+MBF_NO_COVERAGE static uint8_t next(reader *r) { return r->p < r->end ? *r->p++ : 0; }
 
-static mbf_op read_op(mbf_dialect d, reader *r)
+MBF_NO_COVERAGE static mbf_op read_op(mbf_dialect d, reader *r)
 {
     const dialect *dl = dialect_of(d);
     mbf_op op;
@@ -183,7 +196,7 @@ static mbf_op read_op(mbf_dialect d, reader *r)
     return op;
 }
 
-void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
+MBF_NO_COVERAGE void mbf_decode(mbf_dialect d, const uint8_t *data, size_t size, mbf_prog *out)
 {
     reader r = {data, data + size};
     out->n = 0;
@@ -235,7 +248,7 @@ size_t mbf_encode(mbf_dialect d, const mbf_prog *p, uint8_t *buf, size_t cap)
     return n;
 }
 
-size_t mbf_size(const mbf_op *op)
+MBF_NO_COVERAGE size_t mbf_size(const mbf_op *op)
 {
     uint8_t z = op->size_code;
     if (z < 128)
