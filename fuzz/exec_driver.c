@@ -63,6 +63,8 @@ static void check_name(const run *r, const mb_alloc *a, int i)
 
 mb_alloc *inst_of(run *r, int i)
 {
+    if (i < MBF_FAMILIES)
+        r->fams |= 1u << i; /* used by the op: its statistics are checked after it */
     if (r->inst[i])
         return r->inst[i];
     mb_alloc *a = new_instance(r, i);
@@ -172,6 +174,7 @@ bool exec_renew(run *r, const mbf_op *op)
         mb_alloc_delete(r->inst[f]); /* nothing live: no report */
     forget_instance(r, f);
     r->inst[f] = a;
+    r->fams |= 1u << f;
     return true;
 }
 

@@ -90,6 +90,7 @@ typedef struct run {
     slot s[MBF_SLOTS];
     uint32_t gen;
     unsigned touched; /* slots the current op touched: checked after it */
+    unsigned fams;    /* families whose model the current op changed: statistics checked after it */
     bool sweep;       /* check every slot after the current op */
     /* freed blocks the memory tool must now keep off limits (checked after the op) */
     struct {

@@ -10,9 +10,9 @@
  *     least for libc blocks; header and canaries around a guard's), the bytes just outside it
  *     are off limits, and a block freed by a family that does not keep it (system, custom, pool)
  *     is off limits after the op that freed it -- after failed calls too;
- *   - statistics: every counter of every instance equals the model's, which counts each request
+ *   - statistics: every counter of an instance equals the model's, which counts each request
  *     the op must make (a buffer resize to its own length or to 0 makes none; an overflowing
- *     count none), after every op;
+ *     count none), after every op that involved the instance, and every instance's at the sweeps;
  *   - fault injection, modelled exactly: fail-after on an instance, the schedule of a family's
  *     underlying allocator (under-fail-after: custom's vtable, a guard's inner instance; the
  *     underlying allocator must be asked exactly when the model says so), sizes above
@@ -168,7 +168,7 @@ MBF_NO_COVERAGE void check_block_tools(const run *r, int f, const unsigned char 
 
 /* A block a family released (not a guard: it keeps freed blocks in its quarantine) must be off
  * limits now, unless a live block of the run covers it again or it was returned to the system. */
-static void check_dead(const run *r, const unsigned char *p, size_t n)
+MBF_NO_COVERAGE static void check_dead(const run *r, const unsigned char *p, size_t n)
 {
     for (int i = 0; i < MBF_SLOTS; i++) {
         const slot *sl = &r->s[i];
@@ -260,7 +260,7 @@ MBF_NO_COVERAGE static void verify_buf(const run *r, int i)
 }
 
 /* Slot i against the model: its contents and the memory tool's view of its block. */
-void verify_slot(run *r, int i)
+MBF_NO_COVERAGE void verify_slot(run *r, int i)
 {
     slot *sl = &r->s[i];
     char what[32];
@@ -276,7 +276,7 @@ void verify_slot(run *r, int i)
     }
 }
 
-void touch(run *r, int i) { r->touched |= 1u << i; }
+MBF_NO_COVERAGE void touch(run *r, int i) { r->touched |= 1u << i; }
 
 /* ---- statistics ------------------------------------------------------------------------ */
 
@@ -335,16 +335,18 @@ MBF_NO_COVERAGE void after_op(run *r)
             verify_slot(r, i);
     check_model(r);
     for (int f = 0; f < MBF_FAMILIES; f++)
-        check_stats(r, f);
+        if (all || (r->fams & (1u << f)))
+            check_stats(r, f);
     if (tool_on())
         for (size_t k = 0; k < r->ndead; k++)
             check_dead(r, r->dead[k].p, r->dead[k].n);
     r->touched = 0;
+    r->fams = 0;
     r->sweep = false;
     r->ndead = 0;
 }
 
-void verify_all(run *r)
+MBF_NO_COVERAGE void verify_all(run *r)
 {
     r->sweep = true;
     after_op(r);
@@ -380,6 +382,7 @@ MBF_NO_COVERAGE bool model_request(run *r, int f, bool is_realloc)
 {
     inst_model *m = &r->m[f];
     r->requests++;
+    r->fams |= 1u << f;
     if (is_realloc)
         m->st.reallocs++;
     else
@@ -419,7 +422,11 @@ MBF_NO_COVERAGE bool model_under(run *r, int f, size_t n, uint64_t calls_before,
     return asked && sched_next(&r->under[u]);
 }
 
-void model_failed(run *r, int f) { r->m[f].st.failures++; }
+void model_failed(run *r, int f)
+{
+    r->m[f].st.failures++;
+    r->fams |= 1u << f;
+}
 
 /* A request the model expected to succeed failed: acceptable only while membuf's internal
  * allocations are made to fail (sys-fail-after), and then counted as the failure it is. */
@@ -445,6 +452,7 @@ MBF_NO_COVERAGE static void note_dead(run *r, int f, void *p, size_t n)
 MBF_NO_COVERAGE void stats_in(run *r, int f, size_t n)
 {
     mb_alloc_stats *st = &r->m[f].st;
+    r->fams |= 1u << f;
     st->live_blocks++;
     st->live_bytes += n;
     if (st->live_bytes > st->peak_bytes)
@@ -454,6 +462,7 @@ MBF_NO_COVERAGE void stats_in(run *r, int f, size_t n)
 MBF_NO_COVERAGE void stats_out(run *r, int f, size_t n, bool counted_free)
 {
     mb_alloc_stats *st = &r->m[f].st;
+    r->fams |= 1u << f;
     st->live_blocks--;
     st->live_bytes -= n;
     if (counted_free)
@@ -520,7 +529,7 @@ MBF_NO_COVERAGE bool affordable(run *r, size_t bytes, size_t old)
     return true;
 }
 
-void ensure_cap(const run *r, slot *sl, size_t n)
+MBF_NO_COVERAGE void ensure_cap(const run *r, slot *sl, size_t n)
 {
     if (n <= sl->cap)
         return;
