@@ -14,9 +14,10 @@
 #define MBF_RAW_HUGE ((size_t)1 << 60)
 /* Buffers of more elements (that do not overflow) are skipped: 120 KiB of doubles. */
 #define MBF_BUF_MAX_ELEMS ((size_t)15 << 10)
-/* fill-normal on longer buffers is skipped: the model draws every value again with the harness's
- * own generator, and 4096 draws reach the ziggurat's tail (about 1 in 256) a dozen times. */
-#define MBF_NORMAL_MAX_ELEMS ((size_t)4096)
+/* fill-normal: at most this many values per input (each drawn twice: by the library and by the
+ * model's own generator); a fill that would go past it is skipped. The ziggurat's rarest path,
+ * the tail, comes about once in 3000 draws. */
+#define MBF_NORMAL_DRAWS ((size_t)16384)
 /* Requests above BIG_REQUEST bytes count against the input's budgets: at most INPUT_BUDGET bytes
  * requested, filled or written in all, and LIVE_CAP bytes live at once. Enough for the guard's
  * quarantine to evict by bytes (1 MiB), small enough that an input stays a fraction of a

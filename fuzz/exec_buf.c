@@ -117,9 +117,10 @@ MBF_NO_COVERAGE bool exec_fill_normal(run *r, const mbf_op *op)
 {
     slot *sl = &r->s[op->slot];
     /* The model draws every value again: twice the work of a fill. */
-    if (sl->kind != SLOT_BUF || sl->buf.len > MBF_NORMAL_MAX_ELEMS ||
+    if (sl->kind != SLOT_BUF || r->draws + sl->buf.len > MBF_NORMAL_DRAWS ||
         !worth_touching(r, sl->buf.len * 2 * sizeof(double)))
         return false;
+    r->draws += sl->buf.len;
     verify_slot(r, op->slot);
     touch(r, op->slot);
     double mean = mbf_value(mbf_means, op->b), sd = mbf_value(mbf_sds, op->c);

@@ -86,6 +86,7 @@ typedef struct run {
     uint64_t requests; /* requests made to any instance in this input */
     size_t work;       /* bytes requested, filled or written (MBF_INPUT_BUDGET) */
     size_t bulk_blocks, bulk_other; /* blocks made by bulk ops (MBF_BULK_BLOCKS), not pool's */
+    size_t draws;       /* normal values drawn by fill-normal ops (MBF_NORMAL_DRAWS) */
     bool sys_armed;    /* sys-fail-after: any request may fail (see may_fail_anyway) */
     slot s[MBF_SLOTS];
     uint32_t gen;

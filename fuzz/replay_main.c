@@ -2,11 +2,15 @@
  * (recursively; README.md and dot files skipped) through LLVMFuzzerTestOneInput. Each input is
  * copied into a heap block of exactly its size, so an overread is caught, and run in a forked
  * child, so one crashing input is counted and the rest still run (MEMBUF_REPLAY_NOFORK=1 runs
- * them in-process, for debuggers). An unreadable path is an error. Ends with "N passed, M
- * failed"; the exit status is non-zero if anything failed or could not be read. */
+ * them in-process, for debuggers). An unreadable path is an error. Each input has a time limit,
+ * as libFuzzer's -timeout gives it: MEMBUF_REPLAY_TIMEOUT seconds (default 10, and twenty times
+ * that under Valgrind; 0: none); an input that runs longer is killed and counted as failed, so a
+ * hang costs seconds, not the test runner's limit. Ends with "N passed, M failed"; the exit
+ * status is non-zero if anything failed or could not be read. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +19,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(MEMBUF_VALGRIND)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int g_passed, g_failed, g_errors, g_nofork;
+static unsigned g_timeout; /* seconds per input, 0: none */
+
+/* Runs one input with the time limit armed (SIGALRM's default action ends the process). */
+static void run_input(const uint8_t *data, size_t size)
+{
+    alarm(g_timeout);
+    LLVMFuzzerTestOneInput(data, size);
+    alarm(0);
+}
 
 static int run_file(const char *path)
 {
@@ -52,7 +72,7 @@ static int run_file(const char *path)
     free(data);
     int ok;
     if (g_nofork) {
-        LLVMFuzzerTestOneInput(exact, size);
+        run_input(exact, size);
         ok = 1;
     } else {
         fflush(NULL);
@@ -63,7 +83,7 @@ static int run_file(const char *path)
             return -1;
         }
         if (pid == 0) {
-            LLVMFuzzerTestOneInput(exact, size);
+            run_input(exact, size);
             free(exact);
             exit(0);
         }
@@ -72,7 +92,10 @@ static int run_file(const char *path)
             ;
         ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok) {
-            if (WIFSIGNALED(status))
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+                fprintf(stderr, "replay: FAILED %s (timeout: still running after %u s)\n", path,
+                        g_timeout);
+            else if (WIFSIGNALED(status))
                 fprintf(stderr, "replay: FAILED %s (signal %d)\n", path, WTERMSIG(status));
             else
                 fprintf(stderr, "replay: FAILED %s (exit %d)\n", path, WEXITSTATUS(status));
@@ -159,6 +182,14 @@ int main(int argc, char **argv)
     }
     const char *nf = getenv("MEMBUF_REPLAY_NOFORK");
     g_nofork = nf && strcmp(nf, "1") == 0;
+    const char *to = getenv("MEMBUF_REPLAY_TIMEOUT");
+    char *end = NULL;
+    unsigned long seconds = to && *to ? strtoul(to, &end, 10) : 10;
+    if (to && *to && (*end || seconds > 86400)) {
+        fprintf(stderr, "replay: MEMBUF_REPLAY_TIMEOUT must be a number of seconds, got '%s'\n", to);
+        return 2;
+    }
+    g_timeout = (unsigned)seconds * (UNDER_VALGRIND() ? 20u : 1u);
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
             fprintf(stderr, "replay: unknown option '%s' (this is the replay driver, not libFuzzer)\n", argv[i]);
