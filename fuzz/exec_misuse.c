@@ -5,6 +5,7 @@
  * follows every block they make and free, so statistics stay exact throughout. */
 #include "exec_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define V_(k) (1u << (k))
@@ -92,8 +93,44 @@ typedef struct scene {
     size_t size[2];
     unsigned char local[MBF_LOCAL_BYTES];
     mb_alloc *temp;
-    int temp_inner; /* the family under the scenario's guard */
+    int temp_inner; /* the family under the scenario's guard; -1 for its skewed custom instance */
+    unsigned skew;  /* the skewed allocator's mode */
 } scene;
+
+/* The skewed allocator (scenario.h). */
+static void *skew_block(size_t n, bool off)
+{
+    unsigned char *raw = malloc(n + 32);
+    if (!raw)
+        return NULL;
+    unsigned char *u = raw + (off ? 24 : 16);
+    memcpy(u - 16, &n, sizeof n);
+    u[-1] = (unsigned char)(u - raw);
+    return u;
+}
+
+static void *skew_malloc(void *ctx, size_t n) { return skew_block(n, *(unsigned *)ctx & 1); }
+
+static void skew_free(void *ctx, void *p)
+{
+    (void)ctx;
+    unsigned char *u = p;
+    free(u - u[-1]);
+}
+
+static void *skew_realloc(void *ctx, void *p, size_t n)
+{
+    unsigned char *u = p, *q = skew_block(n, *(unsigned *)ctx & 2);
+    size_t old;
+    memcpy(&old, u - 16, sizeof old);
+    if (!q)
+        return NULL;
+    memcpy(q, u, old < n ? old : n);
+    skew_free(ctx, p);
+    return q;
+}
+
+static const mb_alloc_vtable skew_vt = {skew_malloc, skew_realloc, skew_free};
 
 static mb_alloc *scene_inst(run *r, scene *sc, int i) { return i == MBF_I_TEMP ? sc->temp : inst_of(r, i); }
 
@@ -108,7 +145,11 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
     unsigned char *p;
     switch (s->kind) {
     case MBF_S_MALLOC:
-        if (s->inst == MBF_I_TEMP) { /* its inner block is a block of the family under it */
+        if (s->inst == MBF_I_TEMP && sc->temp_inner < 0) {
+            p = mb_malloc(sc->temp, s->n);
+            if (!p)
+                fail(r, "%s: mb_malloc(%zu) on a custom instance failed", what, s->n);
+        } else if (s->inst == MBF_I_TEMP) { /* its inner block is a block of the family under it */
             model_request(r, sc->temp_inner, false);
             p = mb_malloc(sc->temp, s->n);
             if (!p)
@@ -121,7 +162,12 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         sc->v[s->var] = p;
         sc->size[s->var] = s->n;
         break;
-    case MBF_S_FREE: must_free(r, s->inst, scene_ptr(sc, s), sc->size[s->var]); break;
+    case MBF_S_FREE:
+        if (s->inst == MBF_I_TEMP)
+            mb_free(sc->temp, scene_ptr(sc, s));
+        else
+            must_free(r, s->inst, scene_ptr(sc, s), sc->size[s->var]);
+        break;
     case MBF_S_BAD_FREE: mb_free(scene_inst(r, sc, s->inst), scene_ptr(sc, s)); break;
     case MBF_S_BAD_REALLOC:
         model_request(r, s->inst, true);
@@ -142,9 +188,35 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         if (!sc->temp)
             fail(r, "%s: cannot create a guard", what);
         break;
-    case MBF_S_DELETE: /* reports the leak, then gives its blocks back to the family under it */
+    case MBF_S_NEW_SKEWED: {
+        char name[MBF_SKEW_NAME_LEN + 1];
+        memset(name, 'x', MBF_SKEW_NAME_LEN);
+        memcpy(name, MBF_SKEW_NAME_HEAD, strlen(MBF_SKEW_NAME_HEAD));
+        name[MBF_SKEW_NAME_LEN] = 0;
+        sc->temp = mb_alloc_custom_new(&skew_vt, &sc->skew, name);
+        sc->temp_inner = -1;
+        if (!sc->temp)
+            fail(r, "%s: cannot create a custom instance", what);
+        break;
+    }
+    case MBF_S_SKEW: sc->skew = s->x; break;
+    case MBF_S_MALLOC_NULL:
+        if (mb_malloc(scene_inst(r, sc, s->inst), s->n))
+            fail(r, "%s: mb_malloc(%zu) succeeded, want a failure", what, s->n);
+        break;
+    case MBF_S_REALLOC:
+        p = mb_realloc(scene_inst(r, sc, s->inst), sc->v[s->var], s->n);
+        if (!p)
+            fail(r, "%s: mb_realloc(%zu) failed", what, s->n);
+        sc->v[s->var] = p;
+        sc->size[s->var] = s->n;
+        break;
+    case MBF_S_DELETE:
         mb_alloc_delete(sc->temp);
         sc->temp = NULL;
+        if (sc->temp_inner < 0)
+            break;
+        /* the guard reported the leak, then gave its blocks back to the family under it */
         p = sc->v[MBF_V_P];
         block_out(r, sc->temp_inner, p - MBF_GUARD_FRONT,
                   sc->size[MBF_V_P] + MBF_GUARD_FRONT + MBF_GUARD_CANARY, true);

@@ -12,7 +12,7 @@ const char *const mbf_family_names[MBF_FAMILIES] = {"system", "pool", "guard(sys
 const char *const mbf_under_names[MBF_UNDERS] = {"custom", "guard(system)", "guard(pool)"};
 const char *const mbf_violation_names[MBF_NMISUSE] = {
     "double-free", "double-free-late", "mismatched-free", "foreign-free", "overflow",
-    "underflow", "write-after-free", "leak"};
+    "underflow", "write-after-free", "leak", "misaligned"};
 const char *const mbf_fill_values[8] = {"0", "-0", "1", "-1.5", "3.25", "1e+300", "-inf", "nan"};
 const char *const mbf_means[8] = {"0", "1", "-2.5", "1e+06", "0.5", "nan", "inf", "-inf"};
 const char *const mbf_sds[8] = {"1", "0", "0.5", "3", "0.001", "-1", "nan", "inf"};

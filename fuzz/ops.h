@@ -46,7 +46,7 @@ enum { MBF_F_SYSTEM, MBF_F_POOL, MBF_F_GUARD_SYS, MBF_F_GUARD_POOL, MBF_F_CUSTOM
 /* Violations the misuse op commits. */
 typedef enum mbf_misuse {
     MBF_DOUBLE_FREE, MBF_DOUBLE_FREE_LATE, MBF_MISMATCHED_FREE, MBF_FOREIGN_FREE, MBF_OVERFLOW,
-    MBF_UNDERFLOW, MBF_WRITE_AFTER_FREE, MBF_LEAK, MBF_NMISUSE
+    MBF_UNDERFLOW, MBF_WRITE_AFTER_FREE, MBF_LEAK, MBF_MISALIGNED_BLOCK, MBF_NMISUSE
 } mbf_misuse;
 
 /* under-fail-after: the allocators below a family (custom's vtable, a guard's inner). */

@@ -10,6 +10,10 @@
  *              pool, whose own checks must report them (double-free-late: a realloc of the freed
  *              block; mismatched: freed through the guards' inner pool); bit 6 then makes the
  *              block a large one (not for mismatched-free)
+ *   misaligned: a custom allocator returns a block off the 16-byte alignment: bit 0 set, from
+ *              malloc (the request fails); else from realloc, and bit 1 set, the malloc that
+ *              should move it is off too (the block is handed out as it is); resized to
+ *              (a >> 2) % 200 + 1 bytes
  * Block size: a % 61 + 1 bytes (large: 600 + a % 61). */
 #include "scenario.h"
 
@@ -155,6 +159,22 @@ void mbf_misuse_scenario(const mbf_op *op, mbf_scenario *s)
         add(s, poke(MBF_S_SET, (long)((a >> 2) % n), 0x11));
         add(s, step(MBF_S_CHECK, g, 0, 0, 0));
         add(s, expect(MB_USE_AFTER_FREE));
+        break;
+    case MBF_MISALIGNED_BLOCK:
+        add(s, step(MBF_S_NEW_SKEWED, MBF_I_TEMP, 0, 0, 0));
+        if (a & 1) {
+            add(s, poke(MBF_S_SKEW, 0, 1));
+            add(s, step(MBF_S_MALLOC_NULL, MBF_I_TEMP, MBF_V_P, 0, n));
+            add(s, expect(MB_MISALIGNED));
+        } else {
+            add(s, step(MBF_S_MALLOC, MBF_I_TEMP, MBF_V_P, 0, n));
+            add(s, poke(MBF_S_SKEW, 0, (a & 2) ? 3 : 2));
+            add(s, step(MBF_S_REALLOC, MBF_I_TEMP, MBF_V_P, 0, (a >> 2) % 200 + 1));
+            add(s, expect(MB_MISALIGNED));
+            add(s, step(MBF_S_FREE, MBF_I_TEMP, MBF_V_P, 0, 0));
+        }
+        add(s, step(MBF_S_DELETE, MBF_I_TEMP, 0, 0, 0));
+        add(s, expect(-1));
         break;
     default: /* MBF_LEAK: a block left in a guard that is deleted */
         add(s, step(MBF_S_NEW_GUARD, (a & 1) ? MBF_F_POOL : MBF_F_SYSTEM, 0, 0, 0));

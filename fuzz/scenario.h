@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* The instances a step names: the five families, the guards' inner instances, and the
- * scenario's own guard (made by NEW_GUARD over a family, gone after DELETE). */
+ * scenario's own instance (a guard made by NEW_GUARD over a family, or a custom instance made by
+ * NEW_SKEWED; gone after DELETE). */
 enum { MBF_I_INNER_SYS = MBF_FAMILIES, MBF_I_INNER_POOL, MBF_I_TEMP, MBF_NINST_ALL };
 
 /* What a step's pointer is: the block the scenario allocated (P), its second one (Q), or a local
@@ -29,7 +30,11 @@ typedef enum mbf_step_kind {
     MBF_S_CHECK,       /* mb_alloc_check(inst) */
     MBF_S_CHURN,       /* n times mb_free(inst, mb_malloc(inst, size)) */
     MBF_S_NEW_GUARD,   /* the scenario's guard over inst; must succeed */
-    MBF_S_DELETE,      /* mb_alloc_delete(the scenario's guard) */
+    MBF_S_NEW_SKEWED,  /* the scenario's custom instance over a skewed allocator (below) */
+    MBF_S_SKEW,        /* the skewed allocator's mode becomes x */
+    MBF_S_MALLOC_NULL, /* mb_malloc(inst, n) must return NULL */
+    MBF_S_REALLOC,     /* var = mb_realloc(inst, var, n); must succeed */
+    MBF_S_DELETE,      /* mb_alloc_delete(the scenario's instance) */
     MBF_S_EXPECT,      /* exactly one report since the last EXPECT, of kind (-1: none) */
 } mbf_step_kind;
 
@@ -43,6 +48,13 @@ typedef struct mbf_step {
     uint8_t x;     /* POKE / SET byte */
     int expect;    /* EXPECT: an mb_violation, or -1 */
 } mbf_step;
+
+/* The skewed allocator: libc, but with x's bit 0 set its malloc and with bit 1 its realloc
+ * return blocks 8 bytes off the 16-byte alignment. Each block has 16 bytes before it for the
+ * allocator's own use: its size at block - 16, the offset from libc's block at block - 1. Its
+ * instance's name has control characters and is longer than a report (escaped, cut). */
+#define MBF_SKEW_NAME_HEAD "skewed\t\x01\n"
+#define MBF_SKEW_NAME_LEN 1110
 
 #define MBF_MAX_STEPS 10
 typedef struct mbf_scenario {

@@ -27,7 +27,23 @@ static const char prelude[] =
     "    if (vs.countdown > 0) { vs.countdown--; return 0; }\n    vs.state = vs.state == 1 ? 0 : 3;\n    return 1;\n}\n"
     "static void *u_malloc(void *c, size_t n) { (void)c; return vt_fails() ? NULL : malloc(n); }\n"
     "static void *u_realloc(void *c, void *p, size_t n) { (void)c; return vt_fails() ? NULL : realloc(p, n); }\n"
-    "static void u_free(void *c, void *p) { (void)c; free(p); }\n\n"
+    "static void u_free(void *c, void *p) { (void)c; free(p); }\n\n";
+
+/* The second half (one string literal would be longer than C compilers must take). */
+static const char prelude_more[] =
+    "/* A skewed allocator: libc, but with mode bit 0 its malloc, with bit 1 its realloc return\n"
+    " * blocks 8 bytes off the 16-byte alignment (size at block - 16, offset at block - 1). */\n"
+    "static unsigned skew;\n"
+    "static void *skew_block(size_t n, int off)\n{\n    unsigned char *base = malloc(n + 32);\n"
+    "    if (!base) return NULL;\n    unsigned char *u = base + (off ? 24 : 16);\n"
+    "    memcpy(u - 16, &n, sizeof n);\n    u[-1] = (unsigned char)(u - base);\n    return u;\n}\n"
+    "static void *skew_malloc(void *c, size_t n) { (void)c; return skew_block(n, skew & 1); }\n"
+    "static void skew_free(void *c, void *p) { unsigned char *u = p; (void)c; free(u - u[-1]); }\n"
+    "static void *skew_realloc(void *c, void *p, size_t n)\n{\n"
+    "    unsigned char *u = p, *q = skew_block(n, skew & 2);\n    size_t old;\n"
+    "    memcpy(&old, u - 16, sizeof old);\n    if (!q) return NULL;\n"
+    "    memcpy(q, u, old < n ? old : n);\n    skew_free(c, p);\n    return q;\n}\n"
+    "static const mb_alloc_vtable skew_vt = {skew_malloc, skew_realloc, skew_free};\n\n"
     "static void release(int s)\n{\n"
     "    if (kind[s] == 1 && buf[s].data) { last[s] = (unsigned char *)buf[s].data; mb_buf_free(&buf[s]); }\n"
     "    if (kind[s] == 2) { last[s] = raw[s]; mb_free(fam[famof[s]], raw[s]); }\n    kind[s] = 0;\n}\n\n"
@@ -140,6 +156,25 @@ static void emit_misuse(FILE *o, const mbf_op *op)
             break;
         case MBF_S_NEW_GUARD:
             fprintf(o, "t = mb_alloc_guard_new(fam[%d]);\n    CHECK(t != NULL);\n", s->inst);
+            break;
+        case MBF_S_NEW_SKEWED:
+            fprintf(o, "{\n        char name[%d + 1];\n        memset(name, 'x', %d);\n", MBF_SKEW_NAME_LEN, MBF_SKEW_NAME_LEN);
+            fputs("        memcpy(name, \"", o);
+            for (const char *c = MBF_SKEW_NAME_HEAD; *c; c++)
+                fprintf(o, (unsigned char)*c < 0x20 ? "\\x%02x\"\"" : "%c", *c);
+            fprintf(o, "\", %zu);\n        name[%d] = 0;\n", strlen(MBF_SKEW_NAME_HEAD), MBF_SKEW_NAME_LEN);
+            fputs("        t = mb_alloc_custom_new(&skew_vt, NULL, name);\n        CHECK(t != NULL);\n        skew = 0;\n    }\n", o);
+            break;
+        case MBF_S_SKEW: fprintf(o, "skew = %u;\n", s->x); break;
+        case MBF_S_MALLOC_NULL:
+            fputs("CHECK(mb_malloc(", o);
+            instance(o, s->inst);
+            fprintf(o, ", %zu) == NULL);\n", s->n);
+            break;
+        case MBF_S_REALLOC:
+            fprintf(o, "%s = mb_realloc(", v);
+            instance(o, s->inst);
+            fprintf(o, ", %s, %zu);\n    CHECK(%s != NULL);\n", v, s->n, v);
             break;
         case MBF_S_DELETE: fputs("mb_alloc_delete(t);\n", o); break;
         case MBF_S_EXPECT:
@@ -311,7 +346,8 @@ void mbf_emit_c(FILE *o, mbf_dialect d, const mbf_prog *p, const mbf_trace *t, c
                " * status, a lost byte or a leak at the end aborts. Build: cc -std=c11 t.c -lmembuf -lm */\n",
             path, mbf_dialect_name(d));
     fputs(prelude, o);
-    fprintf(o, "    unsigned char local[%d], sc_local[%d];\n    (void)local, (void)sc_local;\n\n",
+    fputs(prelude_more, o);
+    fprintf(o, "    unsigned char local[%d], sc_local[%d];\n    (void)local, (void)sc_local, (void)skew_vt;\n\n",
             MBF_BAD_LOCAL, MBF_LOCAL_BYTES);
     for (size_t i = 0; i < p->n; i++) {
         fputs("    /* ", o);
