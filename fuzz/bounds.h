@@ -30,8 +30,9 @@
 #define MBF_BULK_MAX_SIZE ((size_t)4096)
 #define MBF_BULK_BYTES ((size_t)512 << 10)
 /* bulk: blocks per input, all bulk ops together (each costs a malloc, a free and their checks):
- * 512 blocks of the largest small class span two arenas. */
-#define MBF_BULK_BLOCKS ((size_t)512)
+ * 1020 blocks of the largest small class span three arenas, which an arena's return needs (one
+ * kept as the spare, one emptied, one holding the class's last pool). */
+#define MBF_BULK_BLOCKS ((size_t)1024)
 /* ... of which at most this many from the other families (twice a guard's quarantine). */
 #define MBF_BULK_OTHER_BLOCKS ((size_t)128)
 /* A full sweep of every slot (contents and the memory tool's view) after this many ops; in

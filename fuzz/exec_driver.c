@@ -3,6 +3,7 @@
  * the run loop. */
 #include "exec_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,8 @@ bool exec_api_edge(run *r, const mbf_op *op)
         if (sl->kind == SLOT_BUF && mb_buf_fill_normal(&sl->buf, NULL, 0, 1) != MB_EINVAL)
             fail(r, "api-edge: mb_buf_fill_normal with a NULL generator is not MB_EINVAL");
         mb_rng_seed(NULL, 1);
+        if (mb_rng_u64(NULL) != 0 || !isnan(mb_rng_double(NULL)) || !isnan(mb_rng_normal(NULL)))
+            fail(r, "api-edge: a NULL generator does not give 0, NaN and NaN");
         break;
     }
     case 4: distinct_names(r, status_name, MB_EOVERFLOW + 2, "mb_strerror"); break; /* and one unknown */

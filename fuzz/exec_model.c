@@ -24,7 +24,7 @@
  *   - at the end every slot is freed and every instance must hold live_blocks == 0 (the leak
  *     oracle, which also sees pool blocks where LeakSanitizer cannot).
  * Raw patterns are periodic (see template_of), so checking a block is a memcmp. */
-#define _POSIX_C_SOURCE 200809L /* fmemopen, msync */
+#define _DEFAULT_SOURCE /* fmemopen, mincore */
 #include "exec_int.h"
 
 #include <errno.h>
@@ -110,11 +110,12 @@ static bool off_limits(const void *p) { return (void)p, true; }
 #endif
 
 /* Whether the page holding p is mapped: a pool arena returned to the system is not, and ASan
- * shows its shadow as addressable. */
+ * shows its shadow as addressable. (mincore reads nothing at p, so Memcheck has nothing to say.) */
 static bool mapped(const void *p)
 {
     uintptr_t page = (uintptr_t)p & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
-    return msync((void *)page, 1, MS_ASYNC) == 0 || errno != ENOMEM;
+    unsigned char resident;
+    return mincore((void *)page, 1, &resident) == 0 || errno != ENOMEM;
 }
 
 /* How far around a live block of family f and n bytes its family makes memory addressable:

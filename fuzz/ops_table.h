@@ -82,7 +82,8 @@ MBF_ARG(FINDER,    NAME, MBF_NFINDERS, 1, mbf_finder_names,    "",      "finder"
  *                block, a block freed, never a block start) and demands exactly that violation,
  *                with nothing changed; a live block of fam itself is skipped.
  *   corrupt      damages the slot's guard block and has it found: a byte of its header, front
- *                or rear canary, or (freed) of its body after a free, at offset (mod the region),
+ *                or rear canary (offset mod its size), or (freed) of its body after a free (at
+ *                offset / 256 of the way through),
  *                found by free, realloc, check, evict (pushed out of the quarantine) or delete
  *                (the guard instance deleted with it). Exactly the violations the contract
  *                names (underflow, overflow, use after free; a leak first when deleting a guard

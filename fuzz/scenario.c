@@ -197,7 +197,7 @@ long mbf_corrupt_at(const mbf_op *op, size_t n, mb_violation *kind)
     case MBF_REGION_HEADER: *kind = MB_UNDERFLOW; return -MBF_GUARD_FRONT + op->b % MBF_GUARD_HEADER;
     case MBF_REGION_FRONT: *kind = MB_UNDERFLOW; return -MBF_GUARD_CANARY + op->b % MBF_GUARD_CANARY;
     case MBF_REGION_REAR: *kind = MB_OVERFLOW; return (long)n + op->b % MBF_GUARD_CANARY;
-    default: *kind = MB_USE_AFTER_FREE; return n ? (long)(op->b % n) : 0;
+    default: *kind = MB_USE_AFTER_FREE; return (long)(op->b * n / 256); /* anywhere in the block */
     }
 }
 
