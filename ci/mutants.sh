@@ -8,7 +8,7 @@
 #               only, for ci/test.sh (the first of each class is one those stages kill).
 #   --list      print the mutants with their class and exit.
 #   MUTANT_STAGES        the stages to run (default "1 2 3"; --quick "1 2"); "2 3" measures the
-#                        fuzz harness alone, without the unit tests
+#                        fuzz harness alone, without the unit tests; "4" its search alone
 #   MUTANT_FUZZ_SECONDS  per fuzz target in stage 3 (default 60)
 #   MUTANT_FUZZ_SEED     libFuzzer -seed (default 1, so times to kill are repeatable)
 #   MUTANT_SOURCE        worktree (default: the files git tracks or would track, as they are on
@@ -25,6 +25,8 @@
 #   1 unit     dev preset (gcc): build all, ctest -E '^corpus_', plus tests/mutants/test_*.c if any
 #   2 replay   asan preset: ctest -R '^corpus_'; then valgrind preset: ctest -R '^corpus_'
 #   3 fuzz     fuzz preset (libFuzzer): each target for MUTANT_FUZZ_SECONDS from corpus/<target>
+#   4 empty    as 3, from an empty corpus: what the fuzzers find with no seed pointing at it (not
+#              run by default: MUTANT_STAGES=4 measures the search alone)
 # Every stage first runs once on the unmutated snapshot (the baseline): if the baseline fails a
 # stage, nothing it says about a mutant means anything, and the script stops. A fuzz finding
 # counts only if the same input passes on the baseline's fuzz binary.
@@ -110,7 +112,7 @@ stages=(1 2 3)
 [ "$quick" -eq 1 ] && stages=(1 2)
 [ -n "${MUTANT_STAGES:-}" ] && read -r -a stages <<<"${MUTANT_STAGES//,/ }"
 for k in "${stages[@]}"; do
-  case $k in 1 | 2 | 3) ;; *) echo "mutants.sh: MUTANT_STAGES: no stage '$k'" >&2; exit 2 ;; esac
+  case $k in 1 | 2 | 3 | 4) ;; *) echo "mutants.sh: MUTANT_STAGES: no stage '$k'" >&2; exit 2 ;; esac
 done
 
 # ---- scratch space and the snapshot -----------------------------------------------------------
@@ -247,18 +249,21 @@ fuzz_order() {
 }
 
 stage3() {
-  local tree=$1 ldir=$2 log=$2/3-fuzz.log t
+  local tree=$1 ldir=$2 log=$2/$STAGE-fuzz.log t seeds
   shift 2
   build "$tree" fuzz "$log" "${FUZZ_TARGETS[@]}" || { KILLER="fuzz build failed"; return 2; }
   for t in $(fuzz_order "$@"); do
     local dir=$tree/fuzz-run/$t opts=() rc=0 t0 art
+    rm -rf "$dir"
     mkdir -p "$dir/corpus" "$dir/artifacts"
+    seeds=("$tree/corpus/$t")
+    [ "$STAGE" = 4 ] && seeds=()
     mapfile -t opts < <(fuzz_opts "$t")
     t0=$(now)
     echo "=== $t" >>"$log"
     timeout $((FUZZ_SECONDS + 120)) "$tree/build/fuzz/fuzz/$t" "${opts[@]}" -seed="$FUZZ_SEED" \
       -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$dir/artifacts/" "$dir/corpus" "$tree/corpus/$t" >"$ldir/3-$t.log" 2>&1 || rc=$?
+      -artifact_prefix="$dir/artifacts/" "$dir/corpus" "${seeds[@]}" >"$ldir/$STAGE-$t.log" 2>&1 || rc=$?
     art=$(find "$dir/artifacts" -maxdepth 1 -type f | head -n 1)
     echo "$t: exit $rc after $(secs "$t0" "$(now)")s, artifact: ${art:-none}" >>"$log"
     [ "$rc" -eq 0 ] && [ -z "$art" ] && continue
@@ -270,13 +275,23 @@ stage3() {
         return 2
       fi
       KILLER="fuzz: $t, $(grep -m1 -oE 'membuf-fuzz: [^(]*|membuf: [a-z-]+|ERROR: [A-Za-z]+: [A-Za-z-]+|AddressSanitizer: CHECK failed|runtime error: [a-z ]+|deadly signal' \
-        "$ldir/3-$t.log" | head -n 1 | sed 's/ *$//') after $(secs "$t0" "$(now)")s"
+        "$ldir/$STAGE-$t.log" | head -n 1 | sed 's/ *$//') after $(secs "$t0" "$(now)")s"
     else
       KILLER="fuzz: $t exited $rc without an artifact"
     fi
     return 1
   done
   return 0
+}
+
+# Stage 4: stage 3 from an empty corpus.
+STAGE=3
+stage4() {
+  local rc=0
+  STAGE=4
+  stage3 "$@" || rc=$?
+  STAGE=3
+  return "$rc"
 }
 
 # Baselines, each once and only when a stage is first needed.
@@ -293,7 +308,7 @@ baseline() {
   case $k in
     1) stage1 "$WORK/baseline" "$ldir" || rc=$? ;;
     2) stage2 "$WORK/baseline" "$ldir" || rc=$? ;;
-    3)
+    3 | 4)
       build "$WORK/baseline" fuzz "$ldir/3-fuzz.log" "${FUZZ_TARGETS[@]}" || { rc=2; KILLER="fuzz build failed"; }
       for t in "${FUZZ_TARGETS[@]}"; do
         [ "$rc" -eq 0 ] || break
@@ -324,7 +339,7 @@ for m in "${chosen[@]}"; do
   tree=$WORK/m
   rm -rf "$tree"
   cp -a "$WORK/snap" "$tree"
-  status='' by='' ttk='' st=('' - - -)
+  status='' by='' ttk='' st=('' - - - -)
   if ! (cd "$tree" && patch -p1 --dry-run -f --no-backup-if-mismatch <"$patchf" >"$ldir/patch.log" 2>&1 &&
     patch -p1 -f --no-backup-if-mismatch <"$patchf" >>"$ldir/patch.log" 2>&1); then
     status=noapply by="does not apply"
@@ -340,6 +355,7 @@ for m in "${chosen[@]}"; do
         1) stage1 "$tree" "$ldir" || rc=$? ;;
         2) stage2 "$tree" "$ldir" || rc=$? ;;
         3) stage3 "$tree" "$ldir" "${files[@]}" || rc=$? ;;
+        4) stage4 "$tree" "$ldir" "${files[@]}" || rc=$? ;;
       esac
       st[k]=$(secs "$t0" "$(now)")
       if [ "$rc" -eq 1 ]; then
@@ -366,7 +382,7 @@ for m in "${chosen[@]}"; do
       say "$m: ${status^^}: $by (logs: build/mutants/logs/$m)"
       ;;
   esac
-  rows+=("| \`$m\` | $cls | $by | ${ttk:-**${status}**} | ${st[1]} | ${st[2]} | ${st[3]} |")
+  rows+=("| \`$m\` | $cls | $by | ${ttk:-**${status}**} | ${st[1]} | ${st[2]} | ${st[3]} | ${st[4]} |")
 done
 total=$(secs "$start_all" "$(now)")
 
@@ -383,8 +399,8 @@ report=$OUTDIR/report.md
   echo "Source: $rev. $killed of ${#chosen[@]} killed; total ${total}s on $(nproc) core(s)."
   echo "Times in seconds; a stage's time includes configuring and building its preset(s)."
   echo
-  echo "| mutant | class | killed by | time to kill | 1 unit | 2 replay | 3 fuzz |"
-  echo "|---|---|---|--:|--:|--:|--:|"
+  echo "| mutant | class | killed by | time to kill | 1 unit | 2 replay | 3 fuzz | 4 empty |"
+  echo "|---|---|---|--:|--:|--:|--:|--:|"
   printf '%s\n' "${rows[@]}"
   echo
   stats_line
