@@ -4,38 +4,63 @@
  * membuf-ops' slot logic and the executors' dispatch (exec_<fn> in fuzz/exec_*.c) all derive from
  * these rows. The general format (kind byte, argument encodings, text form) is in ops.h.
  *
- * Argument roles: MBF_ARG(id, kind, mod, scale, names, prefix, label)
- *   kind   SLOT  a number % mod in op.slot          FAM   a name (names[byte % mod]) in op.fam
- *          SIZE  a size code (see ops.h) in op.size   NUM   a number (byte % mod) * scale
- *          INT   a signed byte (-128..127)            NAME  names[byte % mod]
- *          FLAG  bit 0 of the byte; in text a trailing keyword (the label), present or not
- *          NUM, INT, NAME and FLAG arguments take op.a, op.b, op.c, op.d in the row's order.
- *   prefix text written before the value ("seed=7"); label names the argument in messages. */
+ * Argument roles, one row each, written with the macro of their kind; a user of the table
+ * defines MBF_ARG(id, kind, mod, scale, names, prefix, label), which they all come down to:
+ *   SLOT  a number % mod in op.slot          FAM   a name (names[byte % mod]) in op.fam
+ *   SIZE  a size code (see ops.h) in op.size  NUM   a number (byte % mod) * scale
+ *   INT   a signed byte (-128..127)            NAME  names[byte % mod]
+ *   FLAG  bit 0 of the byte; in text a trailing keyword (the label), present or not
+ *   NUM, INT, NAME and FLAG arguments take op.a, op.b, op.c, op.d in the row's order.
+ *   prefix: text written before the value ("seed=7"); label: the argument in messages. */
 #if defined(MBF_ARG)
-MBF_ARG(SLOT,      SLOT, MBF_SLOTS,    1, NULL,                "",      "slot")
-MBF_ARG(ORDER,     SLOT, 8,            1, NULL,                "",      "order")
-MBF_ARG(FAM,       FAM,  MBF_FAMILIES, 1, mbf_family_names,    "",      "family")
-MBF_ARG(UNDER,     FAM,  MBF_UNDERS,   1, mbf_under_names,     "",      "underlying allocator")
-MBF_ARG(SIZE,      SIZE, 0,            1, NULL,                "",      "size")
-MBF_ARG(VALUE,     NAME, 8,            1, mbf_fill_values,     "",      "fill value")
-MBF_ARG(SEED,      NUM,  256,          1, NULL,                "seed=", "seed")
-MBF_ARG(MEAN,      NAME, 8,            1, mbf_means,           "mean=", "mean")
-MBF_ARG(SD,        NAME, 8,            1, mbf_sds,             "sd=",   "sd")
-MBF_ARG(COUNT,     NUM,  256,          1, NULL,                "",      "request count")
-MBF_ARG(MODE,      NAME, 2,            1, mbf_mode_names,      "",      "mode")
-MBF_ARG(MODE3,     NAME, 3,            1, mbf_mode_names,      "",      "mode")
-MBF_ARG(VIOLATION, NAME, MBF_NMISUSE,  1, mbf_violation_names, "",      "violation")
-MBF_ARG(MARG,      NUM,  256,          1, NULL,                "",      "misuse argument")
-MBF_ARG(REENTER,   FLAG, 2,            1, NULL,                "",      "reenter")
-MBF_ARG(BLOCKS,    NUM,  256,          4, NULL,                "",      "block count")
-MBF_ARG(SYSCOUNT,  NUM,  256,          1, NULL,                "",      "internal allocation count")
-MBF_ARG(GROUP,     NUM,  8,            1, NULL,                "",      "api-edge group")
-MBF_ARG(UNIT,      NAME, MBF_NUNITS,   1, mbf_unit_names,      "",      "unit")
-MBF_ARG(DELTA,     INT,  256,          1, NULL,                "",      "delta")
-MBF_ARG(PATH,      NAME, 2,            1, mbf_path_names,      "",      "path")
-MBF_ARG(REGION,    NAME, MBF_NREGIONS, 1, mbf_region_names,    "",      "region")
-MBF_ARG(OFFSET,    NUM,  256,          1, NULL,                "",      "offset")
-MBF_ARG(FINDER,    NAME, MBF_NFINDERS, 1, mbf_finder_names,    "",      "finder")
+#define MBF_SLOT_ARG(id, mod, label) MBF_ARG(id, SLOT, mod, 1, NULL, "", label)
+#define MBF_FAM_ARG(id, mod, names, label) MBF_ARG(id, FAM, mod, 1, names, "", label)
+#define MBF_SIZE_ARG(id) MBF_ARG(id, SIZE, 0, 1, NULL, "", "size")
+#define MBF_NAME_ARG(id, mod, names, label) MBF_ARG(id, NAME, mod, 1, names, "", label)
+#define MBF_NAME_AT_ARG(id, mod, names, prefix, label) MBF_ARG(id, NAME, mod, 1, names, prefix, label)
+#define MBF_NUM_ARG(id, mod, label) MBF_ARG(id, NUM, mod, 1, NULL, "", label)
+#define MBF_NUM_AT_ARG(id, prefix, label) MBF_ARG(id, NUM, 256, 1, NULL, prefix, label)
+#define MBF_SCALED_ARG(id, mod, scale, label) MBF_ARG(id, NUM, mod, scale, NULL, "", label)
+#define MBF_INT_ARG(id, label) MBF_ARG(id, INT, 256, 1, NULL, "", label)
+#define MBF_FLAG_ARG(id, label) MBF_ARG(id, FLAG, 2, 1, NULL, "", label)
+/* what an op acts on */
+MBF_SLOT_ARG(SLOT, MBF_SLOTS, "slot")
+MBF_SLOT_ARG(ORDER, 8, "order")
+MBF_FAM_ARG(FAM, MBF_FAMILIES, mbf_family_names, "family")
+MBF_FAM_ARG(UNDER, MBF_UNDERS, mbf_under_names, "underlying allocator")
+MBF_SIZE_ARG(SIZE)
+/* buffer values */
+MBF_NAME_ARG(VALUE, 8, mbf_fill_values, "fill value")
+MBF_NUM_AT_ARG(SEED, "seed=", "seed")
+MBF_NAME_AT_ARG(MEAN, 8, mbf_means, "mean=", "mean")
+MBF_NAME_AT_ARG(SD, 8, mbf_sds, "sd=", "sd")
+/* fault injection and the api-edge groups */
+MBF_NUM_ARG(COUNT, 256, "request count")
+MBF_NAME_ARG(MODE, 2, mbf_mode_names, "mode")
+MBF_NAME_ARG(MODE3, 3, mbf_mode_names, "mode")
+MBF_NUM_ARG(SYSCOUNT, 256, "internal allocation count")
+MBF_NUM_ARG(GROUP, 8, "api-edge group")
+/* violations, bulk */
+MBF_NAME_ARG(VIOLATION, MBF_NMISUSE, mbf_violation_names, "violation")
+MBF_NUM_ARG(MARG, 256, "misuse argument")
+MBF_FLAG_ARG(REENTER, "reenter")
+MBF_SCALED_ARG(BLOCKS, 256, 4, "block count")
+MBF_NAME_ARG(UNIT, MBF_NUNITS, mbf_unit_names, "unit")
+MBF_INT_ARG(DELTA, "delta")
+MBF_NAME_ARG(PATH, 2, mbf_path_names, "path")
+MBF_NAME_ARG(REGION, MBF_NREGIONS, mbf_region_names, "region")
+MBF_NUM_ARG(OFFSET, 256, "offset")
+MBF_NAME_ARG(FINDER, MBF_NFINDERS, mbf_finder_names, "finder")
+#undef MBF_SLOT_ARG
+#undef MBF_FAM_ARG
+#undef MBF_SIZE_ARG
+#undef MBF_NAME_ARG
+#undef MBF_NAME_AT_ARG
+#undef MBF_NUM_ARG
+#undef MBF_NUM_AT_ARG
+#undef MBF_SCALED_ARG
+#undef MBF_INT_ARG
+#undef MBF_FLAG_ARG
 #endif
 
 /* The ops: MBF_OP(id, text, fn, targets, arguments...). targets: B fuzz_buf, A fuzz_alloc,
