@@ -16,9 +16,8 @@
  *          role's range, a name from the role's table, a signed byte, a flag in bit 0).
  *
  * Text form: one op per line, its name and then its arguments in the row's order, separated by
- * spaces ("init 3 pool 17", "fill-normal 3 seed=7 mean=0 sd=1", "misuse double-free 17 reenter",
- * "bad-free 2 pool step -3 free"); a flag is its keyword, present or left out. '#' starts a
- * comment; blank lines are ignored. */
+ * spaces: a number, a name from the argument's table, or either after the argument's prefix; a
+ * flag is its keyword, present or left out. '#' starts a comment; blank lines are ignored. */
 #ifndef MEMBUF_FUZZ_OPS_H
 #define MEMBUF_FUZZ_OPS_H
 
