@@ -36,7 +36,10 @@
 
 #define MBF_SLOTS 8
 #define MBF_FAMILIES 5
-#define MBF_MAX_OPS 256
+/* Ops decoded per input: each op is a few library calls, some of them hundreds (a churn, a
+ * bulk); past a few dozen, a longer input reaches little that several shorter ones do not, and
+ * costs its whole length on every run (the .options files keep max_len near it). */
+#define MBF_MAX_OPS 64
 #define MBF_MAX_ARGS 6
 
 /* Families: system pool guard(system) guard(pool) custom. */
