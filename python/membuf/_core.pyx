@@ -506,6 +506,21 @@ def recording():
     return Recording()
 
 
+def internal_fail_after(n):
+    """Fault injection for membuf's own allocations (instance structures, maps, arenas, the
+    pool's large blocks): the next n succeed, then every one fails until internal_fail_never().
+    Process-wide, for tests: set it while no other thread uses membuf."""
+    n = operator.index(n)
+    if not 0 <= n < 2 ** 64:
+        raise ValueError(f"internal_fail_after: n must be in [0, 2**64), got {n}")
+    cmembuf.mb_internal_fail_after(<uint64_t>n)
+
+
+def internal_fail_never():
+    """Ends internal_fail_after()."""
+    cmembuf.mb_internal_fail_never()
+
+
 def violation_name(int v):
     """mb_violation_name for a violation number."""
     return cmembuf.mb_violation_name(<cmembuf.mb_violation>v).decode("ascii", "replace")
