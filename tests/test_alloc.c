@@ -103,10 +103,18 @@ static void test_names_and_strings(void)
 
 static void test_handler_swap(void)
 {
+    void *user = &user;
+    ASSERT(mb_get_violation_handler(&user) == NULL); /* the default */
+    ASSERT_NULL(user);
     ASSERT(mb_set_violation_handler(test_capture_fn_, &g_capture) == NULL);
+    ASSERT(mb_get_violation_handler(&user) == test_capture_fn_);
+    ASSERT_PTR_EQ(user, &g_capture);
+    ASSERT(mb_get_violation_handler(NULL) == test_capture_fn_);
     mb_violation_fn old = mb_set_violation_handler(NULL, NULL);
     ASSERT(old == test_capture_fn_);
     ASSERT(mb_set_violation_handler(NULL, NULL) == NULL);
+    ASSERT(mb_get_violation_handler(&user) == NULL);
+    ASSERT_NULL(user);
 }
 
 static void test_null_arguments(void)

@@ -202,6 +202,22 @@ static void test_handler_calls_back_in(void)
     }
 }
 
+/* Runs misuse on family fam with a handler that longjmps back here at its first report;
+ * returns whether it jumped. */
+static int run_jumping(hostile *const h, const misuse_fn misuse, const int fam)
+{
+    jmp_buf env;
+    volatile int jumped = 0;
+    h->escape = &env;
+    if (setjmp(env) == 0)
+        misuse(h, fam);
+    else
+        jumped = 1;
+    h->escape = NULL;
+    h->in_handler = false;
+    return jumped;
+}
+
 /* The handler longjmps out of every report; the instances stay consistent and a report still
  * queued when it jumps is delivered by the next call that can report. */
 static void test_handler_longjmps(void)
@@ -210,21 +226,12 @@ static void test_handler_longjmps(void)
         for (int fam = 0; fam < NFAM; fam++) {
             hostile h;
             hostile_new(&h);
-            jmp_buf env;
-            h.escape = &env;
-            volatile int jumps = 0;
-            if (setjmp(env) != 0) {
-                jumps++;
-                h.in_handler = false;
-            }
-            if (jumps == 0)
-                misuses[m](&h, fam);
-            h.escape = NULL;
+            int jumped = run_jumping(&h, misuses[m], fam);
             /* Deliver whatever is still queued: one call that can report. */
             mb_free(h.inst[0], NULL);
             mb_alloc_check(h.inst[0]);
             if (m < 3 || (fam >= 2 && fam <= 3))
-                ASSERT_EQ(jumps, 1);
+                ASSERT_EQ(jumped, 1);
             hostile_end(&h);
         }
     }
