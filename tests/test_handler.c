@@ -246,7 +246,9 @@ static void count_fn(mb_violation v, const char *message, void *user)
         TEST_FAIL_("report holds a control character: %s", message);
 }
 
-/* Several reports found by one call arrive in order, one handler call each. */
+/* Reports arrive in the order found, one handler call each: three frees, one report each; then
+ * one call that finds several -- a guard deleted with damaged live blocks reports the leak (the
+ * generic layer, first) and then each block's damage (the guard's last sweep). */
 static void test_reports_in_order(void)
 {
     mb_alloc *pool = mb_alloc_pool_new();
@@ -264,6 +266,17 @@ static void test_reports_in_order(void)
     ASSERT_EQ(g_capture.kinds[0], MB_OVERFLOW);
     ASSERT_EQ(g_capture.kinds[1], MB_UNDERFLOW);
     ASSERT_EQ(g_capture.kinds[2], MB_OVERFLOW);
+    memset(&g_capture, 0, sizeof g_capture);
+    mb_alloc *doomed = mb_alloc_guard_new(pool);
+    unsigned char *d0 = mb_malloc(doomed, 24), *d1 = mb_malloc(doomed, 24);
+    ASSERT(doomed && d0 && d1);
+    d0[24] ^= 1;
+    d1[-2] ^= 1;
+    mb_alloc_delete(doomed);
+    ASSERT_EQ(g_capture.count, 3);
+    ASSERT_EQ(g_capture.kinds[0], MB_LEAK);
+    ASSERT(g_capture.kinds[1] == MB_OVERFLOW || g_capture.kinds[2] == MB_OVERFLOW);
+    ASSERT(g_capture.kinds[1] == MB_UNDERFLOW || g_capture.kinds[2] == MB_UNDERFLOW);
     memset(&g_capture, 0, sizeof g_capture);
     mb_alloc_delete(g);
     mb_alloc_delete(pool);
