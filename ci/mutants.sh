@@ -144,6 +144,19 @@ if [ ! -e "$WORK/snap/fuzz/${FUZZ_TARGETS[0]}.c" ]; then
   verdict 1 || exit 1
 fi
 say "${#chosen[@]} mutant(s) of $rev; stages ${stages[*]}; fuzz ${FUZZ_SECONDS}s per target; scratch $WORK"
+# --quick runs a few mutants, but every patch must still apply (exactly, no fuzz) to the source:
+# a source change that silently retires a mutant is caught here, in seconds.
+if [ "$quick" -eq 1 ]; then
+  stale=()
+  for p in "${all[@]}"; do
+    (cd "$WORK/snap" && patch -p1 --dry-run -F0 -f <"$MDIR/$p.patch" >/dev/null 2>&1) || stale+=("$p")
+  done
+  if [ "${#stale[@]}" -gt 0 ]; then
+    say "${#stale[@]} mutant(s) no longer apply exactly to the source (regenerate them): ${stale[*]}"
+    exit 1
+  fi
+  say "all ${#all[@]} mutants apply exactly to the source"
+fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -145,6 +145,9 @@ typedef void (*mb_violation_fn)(mb_violation v, const char *message, void *user)
 /* Process-wide. Returns the old handler; NULL restores the default: one line
  * "membuf: <message>" to stderr, then abort(). */
 MB_API mb_violation_fn mb_set_violation_handler(mb_violation_fn fn, void *user);
+/* The current handler (NULL for the default) and, if user is not NULL, its user pointer in
+ * *user: what a temporary handler saves to put back exactly. */
+MB_API mb_violation_fn mb_get_violation_handler(void **user);
 MB_API const char *mb_violation_name(mb_violation v); /* "double-free", "mismatched-free", ... */
 
 /* Fault injection for membuf's own allocations (instance structures, maps, arenas, the pool's

@@ -51,6 +51,13 @@ mb_violation_fn mb_set_violation_handler(mb_violation_fn fn, void *user)
     return old == default_handler ? NULL : old;
 }
 
+mb_violation_fn mb_get_violation_handler(void **user)
+{
+    if (user)
+        *user = g_handler_user;
+    return g_handler == default_handler ? NULL : g_handler;
+}
+
 _Noreturn void mb__assert_fail(const char *expr, const char *file, int line)
 {
     (void)fprintf(stderr, "membuf: internal check failed: %s (%s:%d)\n", expr, file, line);

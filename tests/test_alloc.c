@@ -103,10 +103,18 @@ static void test_names_and_strings(void)
 
 static void test_handler_swap(void)
 {
+    void *user = &user;
+    ASSERT(mb_get_violation_handler(&user) == NULL); /* the default */
+    ASSERT_NULL(user);
     ASSERT(mb_set_violation_handler(test_capture_fn_, &g_capture) == NULL);
+    ASSERT(mb_get_violation_handler(&user) == test_capture_fn_);
+    ASSERT_PTR_EQ(user, &g_capture);
+    ASSERT(mb_get_violation_handler(NULL) == test_capture_fn_);
     mb_violation_fn old = mb_set_violation_handler(NULL, NULL);
     ASSERT(old == test_capture_fn_);
     ASSERT(mb_set_violation_handler(NULL, NULL) == NULL);
+    ASSERT(mb_get_violation_handler(&user) == NULL);
+    ASSERT_NULL(user);
 }
 
 static void test_null_arguments(void)
@@ -214,9 +222,10 @@ static void test_huge_sizes_fail_cleanly(void)
 {
     counting c = {0};
     mb_alloc *a = mb_alloc_custom_new(&cnt_vt, &c, "counting");
-    /* size + header overflows: refused before the vtable is called */
+    /* sizes above PTRDIFF_MAX: refused before the vtable is called */
     ASSERT_NULL(mb_malloc(a, SIZE_MAX));
     ASSERT_NULL(mb_malloc(a, SIZE_MAX - 8));
+    ASSERT_NULL(mb_realloc(a, NULL, SIZE_MAX)); /* a malloc, counted as a realloc */
     ASSERT_EQ(c.calls, 0);
     void *p = mb_malloc(a, 32);
     fill_pattern(p, 32, 3);
@@ -225,12 +234,14 @@ static void test_huge_sizes_fail_cleanly(void)
     /* an allocator that refuses: NULL, the block intact */
     c.refuse = true;
     ASSERT_NULL(mb_malloc(a, 8));
+    ASSERT_NULL(mb_realloc(a, NULL, 8));
     ASSERT_NULL(mb_realloc(a, p, 64));
     check_pattern(p, 32, 3);
     c.refuse = false;
     mb_alloc_stats st;
     mb_alloc_get_stats(a, &st);
-    ASSERT_UEQ(st.failures, 5);
+    ASSERT_UEQ(st.failures, 7); /* every call that returned NULL */
+    ASSERT_UEQ(st.reallocs, 4);
     ASSERT_UEQ(st.live_blocks, 1);
     ASSERT_UEQ(st.live_bytes, 32);
     mb_free(a, p);

@@ -162,6 +162,72 @@ static void test_freed_and_foreign_across_families(void)
     test_capture_end();
 }
 
+/* An allocator that keeps the last block freed and hands it to the next request, whichever
+ * instance makes it (two families over one allocator, as under PYTHONMALLOC=malloc): an address
+ * freed through one instance is then, deterministically, another's live block. */
+typedef struct recycler {
+    void *cached;
+} recycler;
+enum { RECYCLED = 256 };
+
+static void *rec_malloc(void *c, size_t n)
+{
+    recycler *r = c;
+    if (n > RECYCLED)
+        return NULL;
+    void *p = r->cached ? r->cached : malloc(RECYCLED);
+    r->cached = NULL;
+    return p;
+}
+static void *rec_realloc(void *c, void *p, size_t n) { (void)c; return n <= RECYCLED ? p : NULL; }
+static void rec_free(void *c, void *p)
+{
+    recycler *r = c;
+    free(r->cached);
+    r->cached = p;
+}
+static const mb_alloc_vtable rec_vt = {rec_malloc, rec_realloc, rec_free};
+
+/* An address is one instance's live block at a time: freed through a and handed out again to b,
+ * it is b's, so freeing or resizing it through a is a mismatched free naming b -- although a
+ * (and b too, earlier) remembers freeing that address -- and b's block stays intact. */
+static void test_reused_address_is_the_holders(void)
+{
+    recycler r = {0};
+    mb_alloc *a = mb_alloc_custom_new(&rec_vt, &r, "recycled-a");
+    mb_alloc *b = mb_alloc_custom_new(&rec_vt, &r, "recycled-b");
+    ASSERT(a && b);
+    test_capture_begin();
+    unsigned char *x = mb_malloc(b, 40);
+    ASSERT_NOT_NULL(x);
+    mb_free(b, x);
+    ASSERT_PTR_EQ(mb_malloc(a, 40), x);
+    mb_free(a, x);
+    ASSERT_PTR_EQ(mb_malloc(b, 24), x);
+    memset(x, 0x5a, 24);
+    ASSERT_NO_VIOLATION();
+    mb_free(a, x);
+    assert_names_both(x, 24, b, a, "mb_free");
+    ASSERT_ONE_VIOLATION(MB_MISMATCHED_FREE);
+    ASSERT_NULL(mb_realloc(a, x, 100));
+    assert_names_both(x, 24, b, a, "mb_realloc");
+    ASSERT_ONE_VIOLATION(MB_MISMATCHED_FREE);
+    for (size_t i = 0; i < 24; i++)
+        ASSERT_EQ(x[i], 0x5a);
+    mb_free(b, x);
+    ASSERT_NO_VIOLATION();
+    mb_free(a, x); /* now nobody's live block */
+    ASSERT(strstr(g_capture.last, "was already freed") != NULL);
+    ASSERT_ONE_VIOLATION(MB_DOUBLE_FREE);
+    ASSERT_NOTHING_LIVE(a);
+    ASSERT_NOTHING_LIVE(b);
+    mb_alloc_delete(a);
+    mb_alloc_delete(b);
+    ASSERT_NO_VIOLATION();
+    test_capture_end();
+    free(r.cached);
+}
+
 /* An instance that is deleted leaves the registry: its former blocks' addresses are nobody's. */
 static void test_deleted_instance_forgotten(void)
 {
@@ -189,6 +255,7 @@ int main(void)
 {
     TEST_RUN(test_every_pair);
     TEST_RUN(test_freed_and_foreign_across_families);
+    TEST_RUN(test_reused_address_is_the_holders);
     TEST_RUN(test_deleted_instance_forgotten);
     puts("test_mismatch: all passed");
     return 0;

@@ -71,3 +71,25 @@ def fill_normal_raw(Allocator alloc not None, size_t n, unsigned long long seed)
 def read(uintptr_t p, size_t offset):
     """The byte at p + offset."""
     return (<unsigned char *>p)[offset]
+
+
+# A C handler of the downstream module's own, with a user pointer: counts the reports it gets.
+cdef int _counted = 0
+
+cdef void _count(cmembuf.mb_violation v, const char *message, void *user) noexcept nogil:
+    (<int *>user)[0] += 1
+
+
+def install_counter():
+    """Installs the counting handler (user pointer: the count); returns nothing."""
+    cmembuf.mb_set_violation_handler(_count, &_counted)
+
+
+def counted():
+    """Reports the counting handler got so far."""
+    return _counted
+
+
+def uninstall_counter():
+    """Back to the C default."""
+    cmembuf.mb_set_violation_handler(NULL, NULL)

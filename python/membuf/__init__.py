@@ -16,11 +16,13 @@ Importing membuf imports nothing outside the standard library; membuf.testing ne
 """
 import os as _os
 
-from membuf._core import (Allocator, Buffer, Record, Recording, Stats, __version__, guard, pool,
-                          pymem, recording, system, violation_name)
+from membuf._core import (Allocator, Buffer, Record, Recording, Stats, __version__, guard,
+                          internal_fail_after, internal_fail_never, pool, pymem, recording,
+                          system, violation_name)
 
 __all__ = ["Allocator", "Buffer", "Record", "Recording", "Stats", "get_extension_args",
-           "get_include", "guard", "pool", "pymem", "recording", "system", "violation_name"]
+           "get_include", "guard", "internal_fail_after", "internal_fail_never", "pool", "pymem",
+           "recording", "system", "violation_name"]
 
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 

@@ -420,6 +420,7 @@ cdef int _raise_status(cmembuf.mb_status st, str what) except -1:
 
 cdef list _active = []                        # active Recordings, innermost last
 cdef cmembuf.mb_violation_fn _saved_handler = NULL   # the handler before the outermost one
+cdef void *_saved_user = NULL                        # and its user pointer
 
 
 cdef void _on_violation(cmembuf.mb_violation v, const char *message, void *user) noexcept with gil:
@@ -449,11 +450,12 @@ cdef class Recording:
             pass
 
     def __enter__(self):
-        global _saved_handler
+        global _saved_handler, _saved_user
         if self._entered:
             raise RuntimeError("this membuf.recording() block is already active")
         if not _active:
-            _saved_handler = cmembuf.mb_set_violation_handler(_on_violation, NULL)
+            _saved_handler = cmembuf.mb_get_violation_handler(&_saved_user)
+            cmembuf.mb_set_violation_handler(_on_violation, NULL)
         _active.append(self)
         self._entered = True
         return self
@@ -464,9 +466,8 @@ cdef class Recording:
         self._entered = False
         _active.remove(self)
         if not _active:
-            # The previous handler's user pointer is not returned by mb_set_violation_handler;
-            # NULL restores the C default, which is what is installed unless someone else set one.
-            cmembuf.mb_set_violation_handler(_saved_handler, NULL)
+            # Exactly what was installed before (NULL: the C default).
+            cmembuf.mb_set_violation_handler(_saved_handler, _saved_user)
         return False
 
     @property
@@ -504,6 +505,21 @@ def recording():
     the previous handler (the C default: print and abort) is back. Process-wide: a violation
     in another thread meanwhile is recorded too."""
     return Recording()
+
+
+def internal_fail_after(n):
+    """Fault injection for membuf's own allocations (instance structures, maps, arenas, the
+    pool's large blocks): the next n succeed, then every one fails until internal_fail_never().
+    Process-wide, for tests: set it while no other thread uses membuf."""
+    n = operator.index(n)
+    if not 0 <= n < 2 ** 64:
+        raise ValueError(f"internal_fail_after: n must be in [0, 2**64), got {n}")
+    cmembuf.mb_internal_fail_after(<uint64_t>n)
+
+
+def internal_fail_never():
+    """Ends internal_fail_after()."""
+    cmembuf.mb_internal_fail_never()
 
 
 def violation_name(int v):

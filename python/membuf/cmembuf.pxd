@@ -72,9 +72,14 @@ cdef extern from "membuf.h" nogil:
         MB_UNDERFLOW
         MB_USE_AFTER_FREE
         MB_LEAK
+        MB_MISALIGNED
     ctypedef void (*mb_violation_fn)(mb_violation v, const char *message, void *user) noexcept nogil
     mb_violation_fn mb_set_violation_handler(mb_violation_fn fn, void *user) noexcept
+    mb_violation_fn mb_get_violation_handler(void **user) noexcept
     const char *mb_violation_name(mb_violation v) noexcept
+
+    void mb_internal_fail_after(uint64_t n) noexcept
+    void mb_internal_fail_never() noexcept
 
     ctypedef struct mb_rng:
         uint64_t s[4]

@@ -184,3 +184,48 @@ def test_pymem_without_the_gil_fails_safely(raw_calls):
         assert p
         raw_calls.free_nogil(po, p)
         assert po.stats().live_blocks == 0
+
+
+@pytest.mark.parametrize("family", ["system", "pool", "pymem", "guard(pool)"])
+def test_internal_failures_raise_memoryerror_and_lose_nothing(family):
+    # membuf's own allocations failing: creating an instance raises MemoryError; a request whose
+    # bookkeeping cannot grow fails like any other, and the instance stays consistent.
+    for k in range(64):
+        membuf.internal_fail_after(k)
+        try:
+            try:
+                a = make(family)
+            except MemoryError:
+                continue
+        finally:
+            membuf.internal_fail_never()
+        break
+    else:
+        raise AssertionError("the instance was never created")
+    assert k > 0  # creating an instance needs at least one internal allocation
+    kept = []
+    membuf.internal_fail_after(0)
+    try:
+        for _ in range(64):
+            try:
+                kept.append(membuf.Buffer(a, 64))
+            except MemoryError:
+                pass
+    finally:
+        membuf.internal_fail_never()
+    s = a.stats()
+    assert s.live_blocks == len(kept) and s.live_bytes == 512 * len(kept)
+    assert s.mallocs == 64 and s.failures == 64 - len(kept)
+    for b in kept:
+        b.free()
+    assert a.stats().live_blocks == 0
+    with membuf.recording() as rec:
+        close_all(a)
+    assert len(rec) == 0, list(rec)
+
+
+def test_internal_fail_after_rejects_bad_counts():
+    with pytest.raises(ValueError):
+        membuf.internal_fail_after(-1)
+    with pytest.raises(TypeError):
+        membuf.internal_fail_after(1.0)

@@ -78,6 +78,23 @@ def test_nested_recordings_record_into_the_innermost(raw_calls):
         assert not outer.active
 
 
+def test_a_recording_puts_back_the_handler_it_replaced(raw_calls):
+    # A downstream module's C handler with its user pointer: restored exactly after the block.
+    with membuf.pool() as a:
+        p = raw_calls.malloc(a, 8)
+        raw_calls.free(a, p)
+        raw_calls.install_counter()
+        try:
+            before = raw_calls.counted()
+            with membuf.recording() as rec:
+                raw_calls.free(a, p)
+            assert rec.kinds == ["double-free"] and raw_calls.counted() == before
+            raw_calls.free(a, p)  # after the block: the module's handler, with its user pointer
+            assert raw_calls.counted() == before + 1
+        finally:
+            raw_calls.uninstall_counter()
+
+
 def test_a_recording_cannot_be_entered_twice():
     rec = membuf.recording()
     with rec:
@@ -98,9 +115,9 @@ def test_records_clear_and_iterate(raw_calls):
 
 
 def test_violation_names():
-    assert [membuf.violation_name(i) for i in range(7)] == [
+    assert [membuf.violation_name(i) for i in range(8)] == [
         "double-free", "mismatched-free", "foreign-free", "overflow", "underflow",
-        "use-after-free", "leak"]
+        "use-after-free", "leak", "misaligned"]
 
 
 @pytest.mark.smoke

@@ -1,12 +1,13 @@
 /* Extra unit test run by ci/mutants.sh in stage 1 (built against the dev build's
- * libmembuf_internal.a; not a ctest entry). It kills 34-pool-large-ring-oldest-first, which no
- * other oracle sees: the pool looks a pointer up in its live large-block map before the ring of
- * recently freed ones, so which of two ring entries for a reused address is found changes only
- * what a later double-free report says.
+ * libmembuf_internal.a; not a ctest entry). It kills 34-freed-ring-oldest-first, which no other
+ * oracle sees: every family looks a pointer up in its live blocks before its ring of recently
+ * freed addresses (mb__freed_ring in src/internal.h, shared by pool, guard and sized), so which
+ * of two ring entries for a reused address is found changes only what a later double-free
+ * report says.
  *
- * A large block freed and then handed out again at the same address (glibc reuses the chunk
- * for a request of the same chunk size) is in the ring twice; a later double free of it must
- * name the size it had when it was freed last, not the size of the earlier block. */
+ * A pool's large block freed and then handed out again at the same address (glibc reuses the
+ * chunk for a request of the same chunk size) is in the ring twice; a later double free of it
+ * must name the size it had when it was freed last, not the size of the earlier block. */
 #include "internal.h"
 #include "test.h"
 
