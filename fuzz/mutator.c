@@ -1,10 +1,14 @@
 /* Structure-aware mutator, linked into every target (compiled with MBF_DIALECT set). It edits
  * the decoded op list — insert, delete, duplicate or swap ops, re-roll one argument — and
  * splices two inputs at op boundaries; one time in eight it lets libFuzzer mutate the raw bytes.
- * MEMBUF_MUTATOR=0 in the environment turns it off at run time (plain LLVMFuzzerMutate), and
- * the CMake option MEMBUF_FUZZ_MUTATOR=OFF compiles it out, so its effect can be measured. */
+ * MEMBUF_MUTATOR=0 (or off) in the environment turns it off at run time (plain
+ * LLVMFuzzerMutate); 1, on, empty or unset leave it on; any other value stops the fuzzer as it
+ * starts (LLVMFuzzerInitialize) with one line on stderr and exit status 2, so a typo never runs
+ * a campaign in the wrong mode. The CMake option MEMBUF_FUZZ_MUTATOR=OFF compiles it out (the
+ * variable is then not read), so its effect can be measured. */
 #include "ops.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +27,38 @@ static uint64_t next_rand(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* MEMBUF_MUTATOR: 1 on, 0 off; exits 2 on a value that is neither. */
+static int setting(void)
+{
+    const char *e = getenv("MEMBUF_MUTATOR");
+    if (!e || !*e || strcmp(e, "1") == 0 || strcmp(e, "on") == 0)
+        return 1;
+    if (strcmp(e, "0") == 0 || strcmp(e, "off") == 0)
+        return 0;
+    size_t n = strlen(e), k = 0;
+    while (k < n && e[k] >= 0x20 && e[k] < 0x7f)
+        k++;
+    fprintf(stderr, "membuf-fuzz: MEMBUF_MUTATOR must be 0, 1, off or on (unset: on), not '%.*s%s'\n",
+            (int)(k < 40 ? k : 40), e, k < n || n > 40 ? "..." : "");
+    exit(2);
+}
+
 static int enabled(void)
 {
     static int on = -1;
-    if (on < 0) {
-        const char *e = getenv("MEMBUF_MUTATOR");
-        on = !(e && strcmp(e, "0") == 0);
-    }
+    if (on < 0)
+        on = setting();
     return on;
+}
+
+/* libFuzzer calls this first, before it prints or runs anything. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    (void)enabled();
+    return 0;
 }
 
 static mbf_op random_op(uint64_t *x)

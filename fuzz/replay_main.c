@@ -2,12 +2,19 @@
  * (recursively; README.md and dot files skipped) through LLVMFuzzerTestOneInput. Each input is
  * copied into a heap block of exactly its size, so an overread is caught, and run in a forked
  * child, so one crashing input is counted and the rest still run (MEMBUF_REPLAY_NOFORK=1 runs
- * them in-process, for debuggers). An unreadable path is an error. Each input has a time limit,
+ * them in-process, for debuggers). An unreadable path is an error, and so is an input larger
+ * than MBF_INPUT_CAP (fuzz/input_cap.h: 1 MiB; read up to that, never to the end, so /dev/zero
+ * fails at once). Symbolic links are followed, but each directory (device and inode) is walked
+ * once: a directory reached again (a link back up the tree, a loop, the same directory given
+ * twice) is skipped with a note on stderr, which is not a failure, since every input in it has
+ * run. Each input has a time limit,
  * as libFuzzer's -timeout gives it: MEMBUF_REPLAY_TIMEOUT seconds (default 10, and twenty times
  * that under Valgrind; 0: none); an input that runs longer is killed and counted as failed, so a
  * hang costs seconds, not the test runner's limit. Ends with "N passed, M failed"; the exit
  * status is non-zero if anything failed or could not be read. */
 #define _POSIX_C_SOURCE 200809L
+#include "input_cap.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -46,21 +53,18 @@ static int run_file(const char *path)
         fprintf(stderr, "replay: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fprintf(stderr, "replay: cannot stat %s: %s\n", path, strerror(errno));
-        fclose(f);
+    uint8_t *data;
+    size_t size;
+    int r = mbf_read_capped(f, &data, &size), e = errno;
+    fclose(f); /* read-only: nothing to lose */
+    if (r == MBF_READ_TOO_BIG) {
+        fprintf(stderr, "replay: %s: larger than %s, the most an input may be\n", path, MBF_INPUT_CAP_TEXT);
         return -1;
     }
-    size_t size = (size_t)st.st_size;
-    uint8_t *data = malloc(size ? size : 1);
-    if (!data || fread(data, 1, size, f) != size || ferror(f)) {
-        fprintf(stderr, "replay: cannot read %s\n", path);
-        free(data);
-        fclose(f);
+    if (r != MBF_READ_OK) {
+        fprintf(stderr, "replay: cannot read %s: %s\n", path, r == MBF_READ_NOMEM ? "out of memory" : strerror(e));
         return -1;
     }
-    fclose(f);
     /* Exactly size bytes: the sanitizers see any read past the end of the input. */
     uint8_t *exact = malloc(size ? size : 1);
     if (!exact) {
@@ -153,6 +157,35 @@ static void run_dir(const char *path)
     free(names);
 }
 
+/* The directories walked so far (device, inode): each is walked once. */
+static struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} *g_dirs;
+static size_t g_ndirs, g_dircap;
+
+/* Whether the directory st was walked before; if not, it is remembered (false then). */
+static int seen_dir(const struct stat *st, const char *path, int *nomem)
+{
+    for (size_t i = 0; i < g_ndirs; i++)
+        if (g_dirs[i].dev == st->st_dev && g_dirs[i].ino == st->st_ino)
+            return 1;
+    if (g_ndirs == g_dircap) {
+        size_t cap = g_dircap ? g_dircap * 2 : 64;
+        struct dir_id *d = realloc(g_dirs, cap * sizeof *d);
+        if (!d) {
+            fprintf(stderr, "replay: out of memory walking %s\n", path);
+            *nomem = 1;
+            return 1;
+        }
+        g_dirs = d;
+        g_dircap = cap;
+    }
+    g_dirs[g_ndirs].dev = st->st_dev;
+    g_dirs[g_ndirs++].ino = st->st_ino;
+    return 0;
+}
+
 static void run_path(const char *path)
 {
     struct stat st;
@@ -162,7 +195,14 @@ static void run_path(const char *path)
         return;
     }
     if (S_ISDIR(st.st_mode)) {
-        run_dir(path);
+        int nomem = 0;
+        if (!seen_dir(&st, path, &nomem))
+            run_dir(path);
+        else if (nomem)
+            g_errors++;
+        else
+            fprintf(stderr, "replay: note: %s is a directory already replayed (a symbolic link loop "
+                            "or a repeated path); not walked again\n", path);
         return;
     }
     int r = run_file(path);
@@ -204,6 +244,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "replay: no inputs found in the given paths\n");
         g_errors = 1;
     }
+    free(g_dirs);
     printf("%d passed, %d failed\n", g_passed, g_failed + g_errors);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "replay: cannot write standard output: %s\n", strerror(errno));
+        return 2;
+    }
     return g_failed || g_errors ? 1 : 0;
 }

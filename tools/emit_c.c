@@ -339,12 +339,33 @@ static void emit_op(FILE *o, const mbf_op *op, size_t i, const mbf_trace *t)
     }
 }
 
+/* The input's base name (no directories: no machine paths in a test that gets checked in), with
+ * every byte but letters, digits and . _ - + = , @ % ~ written as \xHH: nothing in a name (a
+ * star-slash, a newline, a backslash, a question mark of a trigraph, a byte that is not ASCII)
+ * can end the comment it is written in or change how the file reads. */
+static void comment_name(FILE *o, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!*base)
+        base = "(unnamed)";
+    for (const unsigned char *c = (const unsigned char *)base; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            (*c && strchr("._-+=,@%~", *c)))
+            fputc(*c, o);
+        else
+            fprintf(o, "\\x%02X", *c);
+    }
+}
+
 void mbf_emit_c(FILE *o, mbf_dialect d, const mbf_prog *p, const mbf_trace *t, const char *path)
 {
-    fprintf(o, "/* Regression test emitted by membuf-ops from %s (%s). Replays the calls the harness\n"
+    fputs("/* Regression test emitted by membuf-ops from ", o);
+    comment_name(o, path);
+    fprintf(o, " (%s). Replays the calls the harness\n"
                " * made through the public API; a violation other than the ones demanded, a wrong\n"
                " * status, a lost byte or a leak at the end aborts. Build: cc -std=c11 t.c -lmembuf -lm */\n",
-            path, mbf_dialect_name(d));
+            mbf_dialect_name(d));
     fputs(prelude, o);
     fputs(prelude_more, o);
     fprintf(o, "    unsigned char local[%d], sc_local[%d];\n    (void)local, (void)sc_local, (void)skew_vt;\n\n",
