@@ -243,6 +243,26 @@ c_stdout_full() {
   done
 }
 
+c_device_outputs() {
+  cp "$seed_ops" x.ops
+  "$ops" encode x.ops -o ref.bin || { echo "encode failed"; return 1; }
+  # a pipe is written in place (nothing to rename over); its reader gets the whole output
+  mkfifo p
+  timeout 10 cat p >got &
+  run timeout 10 "$ops" encode x.ops -o p
+  wait $! || { echo "the reader of the pipe failed"; return 1; }
+  want_rc 0 || return 1
+  if [ ! -p p ] || ! cmp -s got ref.bin; then echo "the pipe did not carry the output"; return 1; fi
+  # /dev/full only when a mistaken rename over it could not succeed (not as root)
+  if [ "$(id -u)" != 0 ]; then
+    run "$ops" encode x.ops -o /dev/full
+    fail2 && err_has 'No space' || return 1
+  fi
+  rc=0
+  "$replay/fuzz_alloc" "$seed_bin" >/dev/full 2>err || rc=$?
+  want_rc 2 && err_has 'standard output'
+}
+
 # ---- inputs are read up to the cap ---------------------------------------------------------
 c_dev_zero() {
   local start=$SECONDS
@@ -376,6 +396,7 @@ case_ "-o in a missing directory refused" c_output_missing_dir
 case_ "-o through a symlink replaces its target, keeps the link and the mode" c_output_symlink_and_mode
 case_ "emit-c -o NAME.ops refused" c_emit_ops_name_refused
 case_ "print, emit-c, run, --help > /dev/full: exit 2, one line" c_stdout_full
+case_ "-o a pipe is written in place (and -o /dev/full fails); replay > /dev/full fails" c_device_outputs
 case_ "/dev/zero as input refused fast with small RSS" c_dev_zero
 case_ "input cap: 1 MiB accepted, 1 MiB + 1 refused" c_cap_boundary
 case_ "emit-c: */ and newlines in the path do not inject, no machine paths, test builds" c_emit_name_injection
