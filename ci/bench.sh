@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
 done
 ci_uint --reps "$reps" 1 31
 [ "$reps" -ge 5 ] || say "warning: --reps $reps: figures are meant to be medians of at least 5 runs"
+# shellcheck disable=SC2054 # --mib=1,64 is one argument: a comma-separated list
 if [ "$quick" -eq 1 ]; then
   churn_steps=200000 mixed_steps=50000 growth_resizes=100000 overhead_blocks=100000
   fill_args=(--mib=1,64 --bytes=256Mi --normal=1000000 --samples=3000000)

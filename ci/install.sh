@@ -50,6 +50,7 @@ emitted() {
   local input
   for input in corpus/fuzz_guard/sys-fail corpus/fuzz_guard/reenter-mismatched-free-1; do
     build/release/tools/membuf-ops -t fuzz_guard emit-c "$input" >"$tmp/emitted.c" || return 1
+    # shellcheck disable=SC2046 # pkg-config's flags are meant to be split into words
     cc -std=c11 -Wall -Wextra -Werror "$tmp/emitted.c" \
       $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs membuf) -Wl,-rpath,"$tmp/prefix/lib" \
       -o "$tmp/emitted" || return 1

@@ -2,6 +2,8 @@
 # shellcheck shell=bash
 # Each job records "<job> <passed> <failed>" lines into $MEMBUF_RESULTS when ci/test.sh sets it.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The running script's absolute path (for --help), taken before the cd below.
+case $0 in /*) CI_SCRIPT=$0 ;; *) CI_SCRIPT=$PWD/$0 ;; esac
 cd "$ROOT" || exit 2
 
 # ---- arguments and values ---------------------------------------------------------------------
@@ -9,7 +11,7 @@ cd "$ROOT" || exit 2
 # argument or a malformed value with one line on stderr and exit status 2.
 
 # ci_usage: prints the running script's header comment (line 2 up to the first non-comment line).
-ci_usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+ci_usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$CI_SCRIPT"; }
 
 # ci_printable VALUE: VALUE as one short line (control characters as '?', cut at 60 characters).
 ci_printable() {
@@ -19,7 +21,7 @@ ci_printable() {
 }
 
 # ci_die MESSAGE...: "<script>: MESSAGE" on stderr, exit 2.
-ci_die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 2; }
+ci_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 2; }
 
 # ci_no_args "$@": for a script that takes no argument but -h/--help.
 ci_no_args() {
@@ -49,7 +51,7 @@ ci_env_uint() {
 }
 
 # JOBS: parallel build and test jobs (default: the number of cores).
-JOBS=${JOBS:-$(nproc)}
+[ -n "${JOBS:-}" ] || JOBS=$(nproc)
 ci_uint JOBS "$JOBS" 1 1024
 
 say() { printf '[%s] %s\n' "${JOB_NAME:-ci}" "$*"; }

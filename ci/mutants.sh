@@ -48,7 +48,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --list) list=1 ;;
-    -h | --help) awk 'NR > 1 && /^set -euo/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    -h | --help) ci_usage; exit 0 ;;
     -*) ci_die "unknown option '$(ci_printable "$arg")' (see --help)" ;;
     *) sel+=("$arg") ;;
   esac
