@@ -196,4 +196,11 @@ for v in $vars; do grep -q "\`$v\`" README.md || undocumented+=" $v"; done
 if [ -n "$vars" ] && [ -z "$undocumented" ]; then ok "README.md documents every variable the ci scripts read"
 else not_ok "README.md documents every variable the ci scripts read" "missing:$undocumented"; fi
 
+missing=""
+while read -r _ job _; do
+  grep -q "^| \`$job\` " README.md || missing+=" $job"
+done <"$HOSTILE_TMP/jobs.expected"
+if [ -z "$missing" ]; then ok "README.md's job table has every job of ci/jobs.txt"
+else not_ok "README.md's job table has every job of ci/jobs.txt" "missing:$missing"; fi
+
 hostile_end
