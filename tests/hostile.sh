@@ -77,7 +77,10 @@ for f in "${files[@]}"; do
   rc=0
   env -u MEMBUF_RESULTS HOSTILE_TMP="$tmp" timeout "$HOSTILE_TIMEOUT" bash "$f" </dev/null \
     >"$out/case.log" 2>&1 || rc=$?
-  rm -rf "$tmp"
+  # A case may leave unreadable directories behind: make them removable first.
+  chmod -R u+rwx "$tmp" 2>/dev/null || true
+  rmfail=0
+  rm -rf "$tmp" || rmfail=1
   cat "$out/case.log"
   p=$(grep -c '^ok - ' "$out/case.log" || true)
   n=$(grep -c '^not ok - ' "$out/case.log" || true)
@@ -89,6 +92,9 @@ for f in "${files[@]}"; do
     echo "not ok - $f: exit status 0 with $n failing cases"; n=$((n + 1))
   elif [ $((p + n)) -eq 0 ]; then
     echo "not ok - $f: no case ran"; n=$((n + 1))
+  fi
+  if [ "$rmfail" -eq 1 ]; then
+    echo "not ok - $f: its scratch directory $tmp could not be removed"; n=$((n + 1))
   fi
   snapshot "$out/tree.after"
   if diff "$out/tree.before" "$out/tree.after" >"$out/tree.diff"; then
