@@ -4,9 +4,11 @@
 # shared-memory test cases), then run afl-fuzz on each for AFL_SECONDS from the checked-in corpus.
 # Installs Debian's afl++ package through ci/deps.sh when it is missing. See docs/afl.md.
 #
-# usage: ci/afl.sh [--no-build] [--side-by-side] [TARGET...]
-#   AFL_SECONDS     seconds of afl-fuzz per target (default 30); with --side-by-side, per phase
-#   AFL_TIMEOUT_MS  per-input timeout in ms (default 10000, as ci/fuzz.sh's -timeout=10)
+# usage: ci/afl.sh [--no-build] [--side-by-side] [--help] [TARGET...]
+#   AFL_SECONDS     seconds of afl-fuzz per target, 1 to 86400 (default 30); with --side-by-side,
+#                   per phase
+#   AFL_TIMEOUT_MS  per-input timeout in ms, 1 to 3600000 (default 10000, as ci/fuzz.sh's
+#                   -timeout=10)
 # Everything goes to build/afl/ (binaries), build/afl/seeds/<t>/ (flat copy of corpus/<t>/ and
 # corpus/<t>/regressions/), build/afl/out/<t>/ (afl-fuzz -o). Exits non-zero when afl-fuzz fails
 # or saves a crash or a hang.
@@ -27,21 +29,21 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --side-by-side) side=1 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
-    -*) echo "afl.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
-    *) targets+=("$arg") ;;
+    -h|--help) ci_usage; exit 0 ;;
+    -*) ci_die "unknown option '$(ci_printable "$arg")' (see --help)" ;;
+    *) [[ "$arg" =~ ^fuzz_[a-z0-9_]+$ ]] || ci_die "not a target name: '$(ci_printable "$arg")' (fuzz_<name>)"
+       targets+=("$arg") ;;
   esac
 done
-seconds=${AFL_SECONDS:-30}
-timeout_ms=${AFL_TIMEOUT_MS:-10000}
-[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "afl.sh: AFL_SECONDS must be a positive integer, got '$seconds'" >&2; exit 2; }
-[[ "$timeout_ms" =~ ^[1-9][0-9]*$ ]] || { echo "afl.sh: AFL_TIMEOUT_MS must be a positive integer, got '$timeout_ms'" >&2; exit 2; }
+ci_env_uint AFL_SECONDS 30 1 86400
+ci_env_uint AFL_TIMEOUT_MS 10000 1 3600000
+seconds=$AFL_SECONDS timeout_ms=$AFL_TIMEOUT_MS
 if [ ${#targets[@]} -eq 0 ]; then
   for f in "$ROOT"/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
 for t in "${targets[@]}"; do
-  [ -f "$ROOT/fuzz/$t.c" ] || { echo "afl.sh: no fuzz/$t.c (unknown target '$t'?)" >&2; exit 2; }
-  [ -d "$ROOT/corpus/$t" ] || { echo "afl.sh: no corpus directory corpus/$t" >&2; exit 2; }
+  [ -f "$ROOT/fuzz/$t.c" ] || ci_die "no fuzz/$t.c (unknown target '$t'?)"
+  [ -d "$ROOT/corpus/$t" ] || ci_die "no corpus directory corpus/$t"
 done
 
 out_root="$ROOT/build/afl"

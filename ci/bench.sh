@@ -5,10 +5,10 @@
 # every variant, then run 2, ...; across executables too), and every comparison is a ratio of
 # medians to a baseline measured in the same run.
 #
-# usage: ci/bench.sh [--quick] [--no-fuzz] [--reps N] [--fuzz-runs N]
+# usage: ci/bench.sh [--quick] [--no-fuzz] [--reps N] [--fuzz-runs N] [--help]
 #   --quick        a short smoke run (small sizes; seconds, plus the builds)
 #   --no-fuzz      skip the fuzzing-throughput section (and its two clang builds)
-#   --reps N       interleaved runs per figure (default 5)
+#   --reps N       interleaved runs per figure, 1 to 31 (default 5)
 #   --fuzz-runs N  libFuzzer -runs per fuzzing run (default 4000; --quick: 200)
 # Installs libmimalloc-dev, libjemalloc-dev, libgoogle-perftools-dev and python3-numpy if missing
 # (rows for an allocator whose library is absent are left out; numpy rows likewise).
@@ -21,18 +21,18 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-fuzz) fuzz=0 ;;
-    --reps) [ $# -ge 2 ] || { echo "bench.sh: --reps needs a value" >&2; exit 2; }; reps=$2; shift ;;
+    --reps) [ $# -ge 2 ] || ci_die "--reps needs a value"; reps=$2; shift ;;
     --reps=*) reps=${1#--reps=} ;;
-    --fuzz-runs) [ $# -ge 2 ] || { echo "bench.sh: --fuzz-runs needs a value" >&2; exit 2; }; fuzz_runs=$2; shift ;;
+    --fuzz-runs) [ $# -ge 2 ] || ci_die "--fuzz-runs needs a value"; fuzz_runs=$2; shift ;;
     --fuzz-runs=*) fuzz_runs=${1#--fuzz-runs=} ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) ci_usage; exit 0 ;;
+    *) ci_die "unknown argument '$(ci_printable "$1")' (see --help)" ;;
   esac
   shift
 done
-[[ "$reps" =~ ^[1-9][0-9]*$ ]] && [ "$reps" -le 31 ] ||
-  { echo "bench.sh: --reps must be 1..31, got '$reps'" >&2; exit 2; }
+ci_uint --reps "$reps" 1 31
 [ "$reps" -ge 5 ] || say "warning: --reps $reps: figures are meant to be medians of at least 5 runs"
+# shellcheck disable=SC2054 # --mib=1,64 is one argument: a comma-separated list
 if [ "$quick" -eq 1 ]; then
   churn_steps=200000 mixed_steps=50000 growth_resizes=100000 overhead_blocks=100000
   fill_args=(--mib=1,64 --bytes=256Mi --normal=1000000 --samples=3000000)
@@ -42,7 +42,7 @@ else
   fill_args=(--mib=1,64 --bytes=4Gi --normal=1000000 --samples=20000000)
   fuzz_runs=${fuzz_runs:-4000}
 fi
-[[ "$fuzz_runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: bad --fuzz-runs '$fuzz_runs'" >&2; exit 2; }
+ci_uint --fuzz-runs "$fuzz_runs" 1 1000000000
 t_start=$(date +%s)
 
 # --- Dependencies -------------------------------------------------------------------------------

@@ -15,22 +15,36 @@
 #             "ERROR SUMMARY" when the program died of a signal first (a membuf report aborts)
 # A detector counts as reporting only with a non-zero exit status and its signature.
 #
-# Usage: ci/detectors.sh [--measure]   (--measure also runs the `-` cells and writes what it saw
-#        as build/detectors/observed.tsv, in expected.tsv's format, to review and lock in)
+# usage: ci/detectors.sh [--measure] [--help]
+#   --measure  also run the `-` cells and write what was seen as build/detectors/observed.tsv,
+#              in expected.tsv's format, to review and lock in
+#   JOBS                       programs run in parallel (default: the number of cores)
+#   RUN_TIMEOUT                seconds per program run (default 120)
+#   MEMBUF_DETECTORS_EXPECTED  the expected table (default tests/detectors/expected.tsv)
+# Build outputs: build/dev, build/asan, build/msan, build/valgrind (target membuf_detectors);
+# build/detectors/ (matrix.md, logs/).
 set -euo pipefail
 JOB_NAME=detectors
 source "$(dirname "$0")/lib.sh"
 
 MEASURE=0
-[ "${1:-}" = "--measure" ] && MEASURE=1
+for arg in "$@"; do
+  case "$arg" in
+    --measure) MEASURE=1 ;;
+    -h | --help) ci_usage; exit 0 ;;
+    *) ci_die "unknown argument '$(ci_printable "$arg")' (see --help)" ;;
+  esac
+done
 EXPECTED=${MEMBUF_DETECTORS_EXPECTED:-tests/detectors/expected.tsv}
+[ -f "$EXPECTED" ] && [ -r "$EXPECTED" ] ||
+  ci_die "MEMBUF_DETECTORS_EXPECTED: cannot read '$(ci_printable "$EXPECTED")'"
+ci_env_uint RUN_TIMEOUT 120 1 86400
 OUTDIR=build/detectors
 LOGS=$OUTDIR/logs
 DETECTORS=(membuf asan ubsan msan valgrind lsan oracle)
 # Word-split on use (exported to the parallel runners as one string).
 VALGRIND="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect"
 VALGRIND+=" --show-mismatched-frees=yes --error-exitcode=99"
-RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:symbolize=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export MSAN_OPTIONS="halt_on_error=1"

@@ -4,14 +4,15 @@
 # nothing else: no mb__ internal), and outside programs build and run against it with
 # find_package(membuf) + membuf::membuf, with pkg-config, and a regression test emitted by
 # membuf-ops (which must need no internal symbol).
+#
+# usage: ci/install.sh [--help]
+#   JOBS  parallel build jobs (default: the number of cores)
+# Build outputs: build/release/ (shared library); the prefix and the outside builds live in a
+# temporary directory, removed at exit.
 set -euo pipefail
 JOB_NAME=install
 source "$(dirname "$0")/lib.sh"
-case "${1:-}" in
-  -h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  "") ;;
-  *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+ci_no_args "$@"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -49,6 +50,7 @@ emitted() {
   local input
   for input in corpus/fuzz_guard/sys-fail corpus/fuzz_guard/reenter-mismatched-free-1; do
     build/release/tools/membuf-ops -t fuzz_guard emit-c "$input" >"$tmp/emitted.c" || return 1
+    # shellcheck disable=SC2046 # pkg-config's flags are meant to be split into words
     cc -std=c11 -Wall -Wextra -Werror "$tmp/emitted.c" \
       $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs membuf) -Wl,-rpath,"$tmp/prefix/lib" \
       -o "$tmp/emitted" || return 1

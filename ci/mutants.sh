@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation check of the harness: every bug in tests/mutants/*.patch must be caught ("killed").
 #
-# usage: ci/mutants.sh [--quick] [--list] [MUTANT...]
+# usage: ci/mutants.sh [--quick] [--list] [--help] [MUTANT...]
 #   MUTANT      a number prefix ("05"), a full name ("05-buf-free-not-idempotent", .patch
 #               optional) or a glob ("*guard*"); MUTANTS="..." (space or comma separated) works too.
 #   --quick     one mutant per bug class (the first of each class, by file name) and stages 1-2
@@ -9,8 +9,9 @@
 #   --list      print the mutants with their class and exit.
 #   MUTANT_STAGES        the stages to run (default "1 2 3"; --quick "1 2"); "2 3" measures the
 #                        fuzz harness alone, without the unit tests; "4" its search alone
-#   MUTANT_FUZZ_SECONDS  per fuzz target in stage 3 (default 60)
-#   MUTANT_FUZZ_SEED     libFuzzer -seed (default 1, so times to kill are repeatable)
+#   MUTANT_FUZZ_SECONDS  per fuzz target in stage 3, 1 to 86400 (default 60)
+#   MUTANT_FUZZ_SEED     libFuzzer -seed, 1 to 4294967295 (default 1, so times to kill are
+#                        repeatable)
 #   MUTANT_SOURCE        worktree (default: the files git tracks or would track, as they are on
 #                        disk; in a clean checkout that is HEAD) or head (git HEAD only)
 #   MUTANT_WORKDIR       where the scratch directory is made (default $TMPDIR or /tmp); it is
@@ -47,8 +48,8 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --list) list=1 ;;
-    -h | --help) awk 'NR > 1 && /^set -euo/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    -*) echo "mutants.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    -h | --help) ci_usage; exit 0 ;;
+    -*) ci_die "unknown option '$(ci_printable "$arg")' (see --help)" ;;
     *) sel+=("$arg") ;;
   esac
 done
@@ -56,10 +57,11 @@ if [ -n "${MUTANTS:-}" ]; then
   read -r -a extra <<<"${MUTANTS//,/ }"
   sel+=("${extra[@]}")
 fi
-FUZZ_SECONDS=${MUTANT_FUZZ_SECONDS:-60}
-FUZZ_SEED=${MUTANT_FUZZ_SEED:-1}
+ci_env_uint MUTANT_FUZZ_SECONDS 60 1 86400
+ci_env_uint MUTANT_FUZZ_SEED 1 1 4294967295
+FUZZ_SECONDS=$MUTANT_FUZZ_SECONDS FUZZ_SEED=$MUTANT_FUZZ_SEED
 SOURCE=${MUTANT_SOURCE:-worktree}
-[[ "$FUZZ_SECONDS" =~ ^[1-9][0-9]*$ ]] || { echo "mutants.sh: MUTANT_FUZZ_SECONDS must be a positive integer" >&2; exit 2; }
+case "${MUTANT_KEEP:-0}" in 0 | 1) ;; *) ci_die "MUTANT_KEEP must be 0 or 1, got '$(ci_printable "$MUTANT_KEEP")'" ;; esac
 case "$SOURCE" in worktree | head) ;; *) echo "mutants.sh: MUTANT_SOURCE must be worktree or head" >&2; exit 2 ;; esac
 
 MDIR=tests/mutants

@@ -13,20 +13,21 @@
 # instrumentation, a clean seed replay, and (with llvm-profdata/llvm-cov) that the replay's profile
 # covers lines of src/*.c. Each check counts once in `record`.
 #
-# usage: ci/oss-fuzz-check.sh            sanitizers from OSS_FUZZ_SANITIZERS
+# usage: ci/oss-fuzz-check.sh [--help]    sanitizers from OSS_FUZZ_SANITIZERS
 #   OSS_FUZZ_SANITIZERS  space-separated subset of address undefined memory coverage
 #                        (default: all four; about 10 s in all on two cores)
 set -euo pipefail
 JOB_NAME=oss-fuzz-check # read by lib.sh's say/record
 source "$(dirname "$0")/lib.sh"
+ci_no_args "$@"
 
 sanitizers=${OSS_FUZZ_SANITIZERS:-address undefined memory coverage}
 for s in $sanitizers; do
   case "$s" in address|undefined|memory|coverage) ;;
-    *) say "unknown sanitizer '$s' in OSS_FUZZ_SANITIZERS (address undefined memory coverage)" >&2
-       exit 2 ;;
+    *) ci_die "OSS_FUZZ_SANITIZERS: unknown sanitizer '$(ci_printable "$s")' (address undefined memory coverage)" ;;
   esac
 done
+[ -n "${sanitizers// /}" ] || ci_die "OSS_FUZZ_SANITIZERS names no sanitizer"
 
 # Tools: one line and a non-zero exit when one is missing.
 need() { command -v "$1" >/dev/null 2>&1 || { say "missing tool: $1 ($2)" >&2; record 0 1; exit 2; }; }

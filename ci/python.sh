@@ -22,15 +22,17 @@
 # Build outputs: python/membuf and python/examples (in place, git-ignored), build/python/.
 set -euo pipefail
 JOB_NAME=python
-for arg in "$@"; do
-  case $arg in
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) echo "python.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+source "$(dirname "$0")/lib.sh"
+ci_no_args "$@"
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || command -v "$PY" >/dev/null 2>&1 || ci_die "PYTHON: no interpreter '$(ci_printable "$PY")'"
+legs=" ${PYTHON_LEGS:-plain debug asan valgrind install} "
+for leg in $legs; do
+  case "$leg" in plain | debug | asan | valgrind | install) ;;
+    *) ci_die "PYTHON_LEGS: unknown leg '$(ci_printable "$leg")' (plain debug asan valgrind install)" ;;
   esac
 done
-source "$(dirname "$0")/lib.sh"
-PY=${PYTHON:-/usr/bin/python3}
-legs=" ${PYTHON_LEGS:-plain debug asan valgrind install} "
+[ -n "${legs// /}" ] || ci_die "PYTHON_LEGS names no leg"
 out=$ROOT/build/python
 mkdir -p "$out"
 results=$out/results.tsv # one line per leg, build or check: NAME PASSED FAILED SECONDS

@@ -1,27 +1,118 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, then runs each CI job script and ends with one line
-# "N passed, M failed" summed over all jobs. Non-zero exit if anything failed.
+# Every test: installs what is missing, then runs each job of ci/jobs.txt marked `test` (the list
+# the GitHub workflow reads too) and ends with one line "N passed, M failed" summed over all jobs.
+# Non-zero exit if anything failed.
+#
+# usage: ci/test.sh [JOB...]   run the test jobs, or the named jobs (test or workflow ones)
+#        ci/test.sh --list     print the test jobs (name and command), run nothing
+#        ci/test.sh --matrix   print every job as the workflow's matrix (JSON), run nothing
+#        ci/test.sh --help
+#   JOBS            parallel build and test jobs within each job (default: the number of cores)
+#   MEMBUF_RESULTS  set by this script for the jobs: the file their counts are recorded in
+# A job's counts are what it records; a job that exits non-zero without recording a failure
+# counts one failure more, and a job that records nothing counts as one test, passed or failed
+# by its exit status.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-"$ROOT/ci/deps.sh"
+# shellcheck source=ci/lib.sh
+source "$(dirname "$0")/lib.sh"
+JOBS_FILE=ci/jobs.txt
 
+# ---- the job list ---------------------------------------------------------------------------
+# Parsed into three arrays (file order): where[], name[], cmd[] (the command as one string).
+where=() name=() cmd=()
+read_jobs() {
+  local n=0 line w j rest word words
+  declare -A seen=()
+  [ -r "$JOBS_FILE" ] || ci_die "cannot read $JOBS_FILE"
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+    read -r w j rest <<<"$line"
+    case "$w" in test | workflow) ;; *) ci_die "$JOBS_FILE:$n: WHERE must be test or workflow, got '$(ci_printable "$w")'" ;; esac
+    [[ "$j" =~ ^[a-z0-9][a-z0-9-]*$ ]] || ci_die "$JOBS_FILE:$n: bad job name '$(ci_printable "$j")'"
+    [ -z "${seen[$j]:-}" ] || ci_die "$JOBS_FILE:$n: job '$j' listed twice"
+    seen[$j]=1
+    [ -n "$rest" ] || ci_die "$JOBS_FILE:$n: job '$j' has no command"
+    read -r -a words <<<"$rest"
+    for word in "${words[@]}"; do
+      [[ "$word" =~ ^[A-Za-z0-9_./=-]+$ ]] || ci_die "$JOBS_FILE:$n: bad word '$(ci_printable "$word")' in the command"
+    done
+    word=${words[0]}
+    [[ "$word" != /* && "$word" != *..* ]] || ci_die "$JOBS_FILE:$n: the script must be a path inside the repository"
+    if [ ! -f "$word" ] || [ ! -x "$word" ]; then ci_die "$JOBS_FILE:$n: $word is not an executable file"; fi
+    where+=("$w") name+=("$j") cmd+=("${words[*]}")
+  done <"$JOBS_FILE"
+  [ ${#name[@]} -gt 0 ] || ci_die "$JOBS_FILE lists no job"
+}
+
+selected=()
+mode=run
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) ci_usage; exit 0 ;;
+    --list) mode=list ;;
+    --matrix) mode=matrix ;;
+    -*) ci_die "unknown option '$(ci_printable "$arg")' (see --help)" ;;
+    *) selected+=("$arg") ;;
+  esac
+done
+[ "$mode" = run ] || [ $# -eq 1 ] || ci_die "--$mode takes no other argument"
+read_jobs
+
+if [ "$mode" = list ]; then
+  for i in "${!name[@]}"; do
+    [ "${where[$i]}" = test ] && printf '%-18s %s\n' "${name[$i]}" "${cmd[$i]}"
+  done
+  exit 0
+fi
+if [ "$mode" = matrix ]; then
+  # Names and commands hold no character JSON would need to escape (read_jobs checks them).
+  sep="" out='{"include":['
+  for i in "${!name[@]}"; do
+    out+="$sep{\"job\":\"${name[$i]}\",\"where\":\"${where[$i]}\",\"command\":\"${cmd[$i]}\"}"
+    sep=,
+  done
+  echo "$out]}"
+  exit 0
+fi
+
+run_idx=()
+if [ ${#selected[@]} -eq 0 ]; then
+  for i in "${!name[@]}"; do [ "${where[$i]}" = test ] && run_idx+=("$i"); done
+else
+  for s in "${selected[@]}"; do
+    hit=""
+    for i in "${!name[@]}"; do [ "${name[$i]}" = "$s" ] && hit=$i; done
+    [ -n "$hit" ] || ci_die "no job '$(ci_printable "$s")' in $JOBS_FILE (see --list)"
+    run_idx+=("$hit")
+  done
+fi
+
+# ---- run ---------------------------------------------------------------------------------------
+"$ROOT/ci/deps.sh"
 MEMBUF_RESULTS=$(mktemp)
 export MEMBUF_RESULTS
 trap 'rm -f "$MEMBUF_RESULTS"' EXIT
 
-jobs=(dev asan msan tsan valgrind fuzz-smoke detectors oss-fuzz-check coverage mutants install static python)
 status=()
 start_all=$SECONDS
-for job in "${jobs[@]}"; do
-  echo "=== ci/$job.sh"
+for i in "${run_idx[@]}"; do
+  job=${name[$i]}
+  read -r -a argv <<<"${cmd[$i]}"
+  echo "=== $job: ${cmd[$i]}"
   start=$SECONDS
-  args=()
-  [ "$job" = mutants ] && args=(--quick) # one mutant per bug class; ci/mutants.sh alone runs all
-  if "$ROOT/ci/$job.sh" "${args[@]}"; then r=ok; else r=FAILED; fi
-  # A job that died before recording anything still counts as a failure.
-  grep -q "^$job " "$MEMBUF_RESULTS" || echo "$job 0 1" >>"$MEMBUF_RESULTS"
-  status+=("$(printf '%-10s %-7s %4ds' "$job" "$r" $((SECONDS - start)))")
+  before=$(wc -l <"$MEMBUF_RESULTS")
+  rc=0
+  "$ROOT/${argv[0]}" "${argv[@]:1}" || rc=$?
+  new=$(tail -n +"$((before + 1))" "$MEMBUF_RESULTS")
+  if [ -z "$new" ]; then
+    # Recorded nothing: one test, decided by the exit status.
+    if [ "$rc" -eq 0 ]; then echo "$job 1 0" >>"$MEMBUF_RESULTS"; else echo "$job 0 1" >>"$MEMBUF_RESULTS"; fi
+  elif [ "$rc" -ne 0 ] && [ "$(awk '{ f += $3 } END { print f + 0 }' <<<"$new")" -eq 0 ]; then
+    echo "$job 0 1" >>"$MEMBUF_RESULTS" # died after recording only passes
+  fi
+  if [ "$rc" -eq 0 ]; then r=ok; else r=FAILED; fi
+  status+=("$(printf '%-18s %-7s %4ds' "$job" "$r" $((SECONDS - start)))")
 done
 
 echo "=== summary ($((SECONDS - start_all))s)"

@@ -23,21 +23,29 @@
 # Everything goes to build/verify (report.md: all tables as Markdown). Fails on a conformance
 # FAIL, a fuzz failure, a preload that did not take effect, a clean twin that was not silent, or
 # a membuf report that expected.tsv promises and that went missing under some allocator.
-# Environment: VERIFY_FUZZ_RUNS (libFuzzer runs per allocator, default 8000), VERIFY_GEN_INPUTS
-# (seeded random replay inputs, default 2000), VERIFY_CHURN_OPS (conform churn ops, 200000).
+#
+# usage: ci/verify-allocators.sh [--help]
+#   VERIFY_FUZZ_RUNS   libFuzzer runs per allocator (default 8000)
+#   VERIFY_GEN_INPUTS  seeded random replay inputs (default 2000)
+#   VERIFY_CHURN_OPS   conform churn ops (default 200000)
+#   DET_REPEAT         runs of each planted bug per allocator in (c) (default 5)
+#   RUN_TIMEOUT        seconds per program run (default 120)
 set -euo pipefail
 JOB_NAME=verify-allocators
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
+ci_no_args "$@"
 
 T0=$SECONDS
 OUTDIR=build/verify
 LOGS=$OUTDIR/logs
 REPORT=$OUTDIR/report.md
-FUZZ_RUNS=${VERIFY_FUZZ_RUNS:-8000}
-GEN_INPUTS=${VERIFY_GEN_INPUTS:-2000}
-CHURN_OPS=${VERIFY_CHURN_OPS:-200000}
-RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+ci_env_uint VERIFY_FUZZ_RUNS 8000 1 1000000000
+ci_env_uint VERIFY_GEN_INPUTS 2000 1 1000000
+ci_env_uint VERIFY_CHURN_OPS 200000 1 1000000000
+ci_env_uint RUN_TIMEOUT 120 1 86400
+ci_env_uint DET_REPEAT 5 1 100
+FUZZ_RUNS=$VERIFY_FUZZ_RUNS GEN_INPUTS=$VERIFY_GEN_INPUTS CHURN_OPS=$VERIFY_CHURN_OPS
 EXPECTED=tests/detectors/expected.tsv
 
 rc=0
@@ -358,7 +366,6 @@ outcome() {
 say "+ ${#DET_PROGRAMS[@]} planted-bug programs and their clean twins x ${#CONFIGS[@]} allocator configurations"
 # A bug variant runs DET_REPEAT times: what a bad free does can depend on the address layout
 # (ASLR), so an outcome that varies is shown with its frequency. Clean twins run once.
-DET_REPEAT=${DET_REPEAT:-5}
 for p in "${DET_PROGRAMS[@]}"; do
   for c in "${CONFIGS[@]}"; do
     for i in $(seq "$DET_REPEAT"); do det_one "$p" bug "$c" "$i"; done
