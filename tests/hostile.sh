@@ -47,9 +47,9 @@ fi
 
 out=$ROOT/build/hostile
 mkdir -p "$out"
-say "building membuf-ops and the replay drivers (dev preset; log: ${out#"$ROOT"/}/build.log)"
+say "building the library, membuf-ops and the replay drivers (dev preset; log: ${out#"$ROOT"/}/build.log)"
 if ! { cmake --preset dev && cmake --build --preset dev -j "$JOBS" \
-         --target membuf-ops fuzz_buf fuzz_alloc fuzz_guard; } >"$out/build.log" 2>&1; then
+         --target membuf membuf-ops fuzz_buf fuzz_alloc fuzz_guard; } >"$out/build.log" 2>&1; then
   tail -n 30 "$out/build.log"
   say "build failed: see $out/build.log"
   record 0 1
