@@ -293,11 +293,11 @@ for t in "${targets[@]}"; do
       "$ROOT/ci/triage.sh" "$t" "$use" || trc=$?
       case $trc in
         0) ;;
-        1) echo "not filed: it does not fail under membuf-ops alone (a leak or crash of the whole run?); the artifact stays in $(rel "$d/artifacts")" ;;
+        1) echo "not filed: it does not fail under membuf-ops alone (a leak or crash of the whole run?)" ;;
         *) echo "ci/triage.sh failed (exit $trc) on $(rel "$use")" ;;
       esac
+      [ "$trc" -eq 0 ] || echo "reproduce: build/fuzz/fuzz/$t $(rel "$use")"
       echo "triage done $(since "$stopped")s after fuzzing stopped"
-      echo "reproduce: build/fuzz/fuzz/$t $(rel "$use")"
     done <<<"$findings"
   fi
   rows+=("$(printf '| %-10s | %7s | %11s | %8s | %6s/%-6s | %9s | %5s | %8s | %-6s |' "$t" "$elapsed" \
