@@ -21,7 +21,7 @@ seconds=${FUZZ_SMOKE_SECONDS:-10}
 if ! [[ "$seconds" =~ ^[1-9][0-9]{0,8}$ ]] || ((seconds > 3600)); then
   fs_die "FUZZ_SMOKE_SECONDS must be an integer from 1 to 3600, got '$(fs_printable "$seconds")'"
 fi
-JOB_NAME=fuzz-smoke
+export JOB_NAME=fuzz-smoke
 source "$(dirname "$0")/lib.sh"
 rc=0
 build_preset fuzz || { record 0 1; verdict 1; }
