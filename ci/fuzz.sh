@@ -4,8 +4,9 @@
 #
 # usage: ci/fuzz.sh [--update-corpus] [--no-build] [--minimize] [TARGET...]
 #   TARGET           a fuzz/fuzz_*.c name: fuzz_buf, fuzz_alloc, fuzz_guard (default: all)
-#   --update-corpus  add to corpus/<target>/ the new inputs that add coverage (libFuzzer
-#                    -merge=1: the checked-in corpus first, then the new inputs); never deletes
+#   --update-corpus  add to corpus/<target>/ the new inputs that reach new edges (libFuzzer
+#                    -merge=1 -use_counters=0 into a fresh directory: the checked-in corpus
+#                    first, then the new inputs); never deletes or changes a checked-in file
 #   --no-build       use the existing build/fuzz
 #   --minimize       before triage, let libFuzzer's -minimize_crash shrink a finding (slow)
 #   -h, --help       this text
@@ -304,17 +305,18 @@ for t in "${targets[@]}"; do
     "${runs:-?}" "$eps" "${cov:-?}" "${ft:-?}" "$checked_in" "$new" "$nf" "$result")")
   if [ "$update" -eq 1 ] && [ "$result" = ok ]; then
     # Minimal merge: the checked-in corpus into an empty directory (its coverage), then the new
-    # inputs: only those that add coverage are copied in. Checked-in files are never touched.
+    # inputs: only those that reach code the checked-in corpus does not (-use_counters=0: edges,
+    # not hit counts) are copied in. Checked-in files are never touched.
     m="$d/merge"
     mkdir -p "$m/base"
     merge_status() { printf ': %s' "$(grep -aE '^(MERGE-OUTER|#[0-9]+)' "$d/merge.log" 2>/dev/null | tail -n 1 | cut -c1-100)"; }
     mrc=0
-    (cd "$d" && TMPDIR="$d/tmp" exec "$bin/$t" "${opts[@]}" -merge=1 "$m/base" "$ROOT/corpus/$t") >"$d/merge.log" 2>&1 &
+    (cd "$d" && TMPDIR="$d/tmp" exec "$bin/$t" "${opts[@]}" -use_counters=0 -merge=1 "$m/base" "$ROOT/corpus/$t") >"$d/merge.log" 2>&1 &
     bgpid=$!
     heartbeat "$t: merge (checked-in)" "$bgpid" merge_status || mrc=$?
     before=$(find "$m/base" -maxdepth 1 -type f -printf '%f\n' | sort)
     if [ "$mrc" -eq 0 ]; then
-      (cd "$d" && TMPDIR="$d/tmp" exec "$bin/$t" "${opts[@]}" -merge=1 "$m/base" "$d/corpus") >>"$d/merge.log" 2>&1 &
+      (cd "$d" && TMPDIR="$d/tmp" exec "$bin/$t" "${opts[@]}" -use_counters=0 -merge=1 "$m/base" "$d/corpus") >>"$d/merge.log" 2>&1 &
       bgpid=$!
       heartbeat "$t: merge (new inputs)" "$bgpid" merge_status || mrc=$?
     fi
@@ -334,7 +336,9 @@ for t in "${targets[@]}"; do
         added=$((added + 1))
       done < <(comm -13 <(printf '%s\n' "$before") <(find "$m/base" -maxdepth 1 -type f -printf '%f\n' | sort))
       new_total=$((new_total + added))
-      echo "corpus/$t: $added of $new new input(s) add coverage and were added; $checked_in checked-in file(s) left as they were"
+      edges=$(sed -nE 's/^MERGE-OUTER: [0-9]+ new files with [0-9]+ new features added; ([0-9]+) new coverage edges.*/\1/p' \
+        "$d/merge.log" | tail -n 1)
+      echo "corpus/$t: $added of $new new input(s) add coverage (${edges:-?} new edges) and were added; $checked_in checked-in file(s) left as they were"
     fi
   fi
 done
