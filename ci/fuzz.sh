@@ -272,7 +272,8 @@ for t in "${targets[@]}"; do
       use=$art
       if [ "$minimize" -eq 1 ]; then
         min="$art.minimized"
-        (cd "$d" && TMPDIR="$d/tmp" exec "$bin/$t" "${opts[@]}" -minimize_crash=1 \
+        # (libFuzzer's minimiser runs steps of -max_total_time each: timeout caps the whole)
+        (cd "$d" && TMPDIR="$d/tmp" exec timeout -k 5 "$FUZZ_MINIMIZE_SECONDS" "$bin/$t" "${opts[@]}" -minimize_crash=1 \
           -max_total_time="$FUZZ_MINIMIZE_SECONDS" -exact_artifact_path="$min" "$art") \
           >"$art.minimize.log" 2>&1 &
         bgpid=$!
