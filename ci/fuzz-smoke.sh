@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
 # Fuzz smoke: build the fuzz preset (clang, libFuzzer, ASan+UBSan) and run every target for
-# FUZZ_SMOKE_SECONDS (default 10) from the checked-in corpus, one process each, through
-# ci/fuzz.sh (so a finding is minimised and printed the same way). One result per target.
+# FUZZ_SMOKE_SECONDS from the checked-in corpus, one process each, through ci/fuzz.sh (so a
+# finding is triaged the same way). One result per target.
+#
+# usage: ci/fuzz-smoke.sh [-h|--help]
+#   FUZZ_SMOKE_SECONDS  seconds per target (default 10, 1 to 3600)
+# Work directory: build/fuzz-smoke/ (one run-* directory per run; older ones pruned by ci/fuzz.sh).
 set -euo pipefail
-JOB_NAME=fuzz-smoke
-source "$(dirname "$0")/lib.sh"
+fs_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
+fs_die() { printf 'fuzz-smoke.sh: %s\n' "$*" >&2; exit 2; }
+case "${1-}" in
+  '') [ $# -eq 0 ] || fs_die "unknown argument '' (see --help)" ;;
+  -h | --help)
+    [ $# -eq 1 ] || fs_die "--help takes no further argument"
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+    exit 0 ;;
+  *) fs_die "unknown argument '$(fs_printable "$1")' (see --help)" ;;
+esac
 seconds=${FUZZ_SMOKE_SECONDS:-10}
+if ! [[ "$seconds" =~ ^[1-9][0-9]{0,8}$ ]] || ((seconds > 3600)); then
+  fs_die "FUZZ_SMOKE_SECONDS must be an integer from 1 to 3600, got '$(fs_printable "$seconds")'"
+fi
+export JOB_NAME=fuzz-smoke
+source "$(dirname "$0")/lib.sh"
 rc=0
 build_preset fuzz || { record 0 1; verdict 1; }
 passed=0 failed=0
 for f in "$ROOT"/fuzz/fuzz_*.c; do
+  [ -f "$f" ] || continue
   t=$(basename "$f" .c)
-  if FUZZ_SECONDS=$seconds FUZZ_JOBS=1 FUZZ_WORKDIR="$ROOT/build/fuzz/smoke" \
+  if FUZZ_SECONDS=$seconds FUZZ_JOBS=1 FUZZ_WORKDIR="$ROOT/build/fuzz-smoke" \
        run "$ROOT/ci/fuzz.sh" --no-build "$t"; then
     passed=$((passed + 1))
   else

@@ -9,28 +9,59 @@
 #   THROUGHPUT_SECONDS  per side-by-side run (default 480)
 #   FORK_SECONDS        per run of the one-core / -fork=2 comparison (default 180; 0 skips it)
 #   THROUGHPUT_TARGETS  default: every fuzz/fuzz_*.c
+#   -h, --help          this text
 # Output: a Markdown table on stdout and in build/throughput/report.md (exec/s as libFuzzer's
 # final average, executions, peak RSS, exec/s in each minute), the load (uptime) before and after,
 # logs in build/throughput/.
 set -euo pipefail
-JOB_NAME=throughput
+tp_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
+tp_die() { printf 'fuzz-throughput.sh: %s\n' "$*" >&2; exit 2; }
+# tp_uint VAR DEFAULT MIN MAX: $VAR (DEFAULT when unset or empty), a decimal integer in range.
+tp_uint() {
+  local v=${!1:-$2}
+  if ! [[ "$v" =~ ^(0|[1-9][0-9]{0,8})$ ]] || ((v < $3 || v > $4)); then
+    tp_die "$1 must be an integer from $3 to $4, got '$(tp_printable "$v")'"
+  fi
+  printf -v "$1" '%s' "$v"
+}
+rev=
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
+    -*) tp_die "unknown option '$(tp_printable "$arg")' (see --help)" ;;
+    *) [ -z "$rev" ] || tp_die "one REV only (see --help)"; rev=$arg ;;
+  esac
+done
+[ -n "$rev" ] || tp_die "usage: ci/fuzz-throughput.sh REV (see --help)"
+tp_uint THROUGHPUT_SECONDS 480 1 86400
+tp_uint FORK_SECONDS 180 0 86400
+secs=$THROUGHPUT_SECONDS fsecs=$FORK_SECONDS
+export JOB_NAME=throughput
 source "$(dirname "$0")/lib.sh"
-[ $# -eq 1 ] || { echo "usage: ci/fuzz-throughput.sh REV" >&2; exit 2; }
-rev=$1
-secs=${THROUGHPUT_SECONDS:-480}
-fsecs=${FORK_SECONDS:-180}
-out=$ROOT/build/throughput
-rm -rf "$out"
-mkdir -p "$out/before-src"
-git rev-parse --verify -q "$rev^{commit}" >/dev/null || { echo "throughput: no commit '$rev'" >&2; exit 2; }
-git archive "$rev" | tar -xf - -C "$out/before-src"
-echo '# not built here' >"$out/before-src/bench/CMakeLists.txt"
-run bash -c "cd '$out/before-src' && cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $JOBS >'$out/before-build.log' 2>&1"
-build_preset fuzz >"$out/after-build.log" 2>&1
+git rev-parse --verify -q "$rev^{commit}" >/dev/null || tp_die "no commit '$(tp_printable "$rev")'"
 targets=()
 if [ -n "${THROUGHPUT_TARGETS:-}" ]; then read -r -a targets <<<"$THROUGHPUT_TARGETS"; else
   for f in "$ROOT"/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
+for t in "${targets[@]}"; do
+  if ! [[ "$t" =~ ^fuzz_[a-z0-9_]+$ ]] || [ ! -f "$ROOT/fuzz/$t.c" ]; then
+    tp_die "THROUGHPUT_TARGETS: unknown target '$(tp_printable "$t")'"
+  fi
+done
+# build/throughput is this script's own: replaced on each run, but only when it is marked as its
+# own (or holds an earlier run's report).
+out=$ROOT/build/throughput
+if [ -e "$out" ] && [ ! -f "$out/.membuf-throughput" ] && [ ! -f "$out/report.md" ] && [ ! -d "$out/before-src" ] &&
+  [ -n "$(find "$out" -mindepth 1 -maxdepth 1 -print -quit)" ]; then
+  tp_die "build/throughput holds files this script did not write: move them away first"
+fi
+rm -rf -- "$out"
+mkdir -p "$out/before-src"
+echo "fuzz-throughput.sh output; replaced by its next run" >"$out/.membuf-throughput"
+git archive "$rev" | tar -xf - -C "$out/before-src"
+echo '# not built here' >"$out/before-src/bench/CMakeLists.txt"
+run bash -c "cd '$out/before-src' && cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $JOBS >'$out/before-build.log' 2>&1"
+build_preset fuzz >"$out/after-build.log" 2>&1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # fuzz TREE TARGET NAME SECONDS [extra libFuzzer flags]: one run in build/throughput/NAME/,

@@ -7,22 +7,37 @@
 #
 # usage: ci/shrink-compare.sh [MUTANT...]   (a number prefix or a name; default: SHRINK_SET)
 #   SHRINK_SECONDS   fuzzing budget per target, and libFuzzer's minimisation budget (60)
+#   SHRINK_SET       the default selection, space-separated
+#   -h, --help       this text
 # Prints a Markdown table and writes it to build/shrink/report.md; exit 1 if membuf-ops shrink
 # ever leaves more ops than libFuzzer's minimised input where that input still fails the same
 # way (-minimize_crash=1 accepts any crash, so it may trade the bug's symptom for another;
 # shrink keeps the symptom, as triage needs).
 set -euo pipefail
-JOB_NAME=shrink-compare
-source "$(dirname "$0")/lib.sh"
+sc_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
+sc_die() { printf 'shrink-compare.sh: %s\n' "$*" >&2; exit 2; }
+sel=()
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
+    -*) sc_die "unknown option '$(sc_printable "$arg")' (see --help)" ;;
+    *) sel+=("$arg") ;;
+  esac
+done
 secs=${SHRINK_SECONDS:-60}
-[[ "$secs" =~ ^[1-9][0-9]*$ ]] || { echo "shrink-compare.sh: SHRINK_SECONDS must be a positive integer" >&2; exit 2; }
+if ! [[ "$secs" =~ ^[1-9][0-9]{0,8}$ ]] || ((secs > 86400)); then
+  sc_die "SHRINK_SECONDS must be an integer from 1 to 86400, got '$(sc_printable "$secs")'"
+fi
 default_set="01 05 10 17 19 20 22 25 29 31 32 37"
-sel=("$@")
 [ ${#sel[@]} -gt 0 ] || read -r -a sel <<<"${SHRINK_SET:-$default_set}"
+[ ${#sel[@]} -gt 0 ] || sc_die "no mutant selected (SHRINK_SET is empty)"
+export JOB_NAME=shrink-compare
+source "$(dirname "$0")/lib.sh"
 mutants=()
 for s in "${sel[@]}"; do
-  m=$(ls "$ROOT"/tests/mutants/"${s%.patch}"*.patch 2>/dev/null | head -n 1 || true)
-  [ -n "$m" ] || { echo "shrink-compare.sh: no mutant '$s' in tests/mutants/" >&2; exit 2; }
+  [[ "$s" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || sc_die "no mutant '$(sc_printable "$s")' in tests/mutants/"
+  m=$(find "$ROOT/tests/mutants" -maxdepth 1 -name "${s%.patch}*.patch" | sort | head -n 1)
+  [ -n "$m" ] || sc_die "no mutant '$(sc_printable "$s")' in tests/mutants/"
   mutants+=("$m")
 done
 
