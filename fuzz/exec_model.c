@@ -50,6 +50,9 @@
 
 _Noreturn void fail(const run *r, const char *fmt, ...)
 {
+    /* The op that failed did act: emit-c must print its calls, or the test it writes passes. */
+    if (r->trace && r->op_index < r->prog->n)
+        r->trace->acted[r->op_index] = 1;
     fprintf(stderr, "membuf-fuzz: %s: op %zu (", mbf_dialect_name(r->d), r->op_index);
     if (r->op_index < r->prog->n) {
         char line[160] = "";
