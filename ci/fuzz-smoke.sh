@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz smoke: build the fuzz preset (clang, libFuzzer, ASan+UBSan) and run every target for
 # FUZZ_SMOKE_SECONDS from the checked-in corpus, one process each, through ci/fuzz.sh (so a
-# finding is triaged the same way). One result per target.
+# finding is triaged the same way). One result per target; then the ASan build of membuf-ops runs
+# each target's corpus (one result per target).
 #
 # usage: ci/fuzz-smoke.sh [-h|--help]
 #   FUZZ_SMOKE_SECONDS  seconds per target (default 10, 1 to 3600)
@@ -34,6 +35,20 @@ for f in "$ROOT"/fuzz/fuzz_*.c; do
     passed=$((passed + 1))
   else
     failed=$((failed + 1)) rc=1
+  fi
+done
+# The triage tool as ci/triage.sh runs it (the ASan+LSan build): over every target's checked-in
+# corpus it must pass each input and exit cleanly (a leak in the tool itself fails triage).
+mkdir -p "$ROOT/build/fuzz-smoke"
+for d in "$ROOT"/corpus/fuzz_*/; do
+  t=$(basename "$d")
+  mapfile -t inputs < <(find "$d" -type f ! -name 'README*' ! -name '.*' | sort)
+  [ ${#inputs[@]} -gt 0 ] || continue
+  if run "$ROOT/build/fuzz/tools/membuf-ops" -t "$t" run "${inputs[@]}" >"$ROOT/build/fuzz-smoke/membuf-ops-$t.log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)) rc=1
+    say "membuf-ops run over corpus/$t failed: $(grep -m 3 -E 'FAILED|ERROR|membuf' "$ROOT/build/fuzz-smoke/membuf-ops-$t.log" | tr '\n' ' ')"
   fi
 done
 if [ $((passed + failed)) -eq 0 ]; then

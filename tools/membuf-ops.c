@@ -665,7 +665,9 @@ int main(int argc, char **argv)
         die("unknown command '%s': print, encode, run, shrink or emit-c (see membuf-ops --help)", cmdname);
 
     /* The command's files, -o OUT and -t TARGET, in any order; after --, only files. */
-    const char **files = malloc((size_t)argc * sizeof *files);
+    /* static: reachable until exit (the commands end in exit(), never back here) */
+    static const char **files;
+    files = malloc((size_t)argc * sizeof *files);
     const char *out = NULL;
     int nfiles = 0;
     if (!files)
