@@ -20,7 +20,7 @@
 #   FUZZ_MINIMIZE=1        same as --minimize; FUZZ_MINIMIZE_SECONDS its budget (default 30)
 #   FUZZ_KEEP_RUNS         finished runs kept in the work directory (default 10; runs with
 #                          findings are always kept)
-#   MEMBUF_MUTATOR=0|1     the structure-aware mutator off / on (default on)
+#   MEMBUF_MUTATOR=0|1     the structure-aware mutator off / on (also off / on; default on)
 #   ASAN_OPTIONS, UBSAN_OPTIONS  passed on (defaults: leaks detected, halt on UBSan errors)
 # Each run gets WORKDIR/run-<date>-<id>/<target>/ (corpus/: new inputs, artifacts/, fuzz.log);
 # it deletes nothing else, and two runs never share one. A finding (crash, leak, timeout) is
@@ -78,9 +78,9 @@ case "${FUZZ_MINIMIZE:-0}" in
   0) ;; 1) minimize=1 ;;
   *) die "FUZZ_MINIMIZE must be 0 or 1, got '$(printable "$FUZZ_MINIMIZE")'" ;;
 esac
-case "${MEMBUF_MUTATOR-1}" in
-  0 | 1) ;;
-  *) die "MEMBUF_MUTATOR must be 0 (off) or 1 (on), got '$(printable "$MEMBUF_MUTATOR")'" ;;
+case "${MEMBUF_MUTATOR-1}" in # the values the targets accept (fuzz/mutator.c)
+  '' | 0 | 1 | off | on) ;;
+  *) die "MEMBUF_MUTATOR must be 0 or off, 1 or on, got '$(printable "$MEMBUF_MUTATOR")'" ;;
 esac
 seconds=$FUZZ_SECONDS jobs=$FUZZ_JOBS hb=$FUZZ_HEARTBEAT
 
