@@ -20,44 +20,28 @@
 #   -h, --help       this text
 # Exit 0 when every check holds, 1 when one fails, 2 on bad usage.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-die() { printf 'fuzz-planted.sh: %s\n' "$*" >&2; exit 2; }
-printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
-env_uint() { # VAR DEFAULT MIN MAX
-  local var=$1 v
-  v=${!var:-$2}
-  if ! [[ "$v" =~ ^[1-9][0-9]{0,8}$ ]] || ((v < $3 || v > $4)); then
-    die "$var must be an integer from $3 to $4, got '$(printable "$v")'"
-  fi
-  printf -v "$var" '%s' "$v"
-}
-patch_arg=
-for arg in "$@"; do
-  case "$arg" in
-    -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
-    -*) die "unknown option '$(printable "$arg")' (see --help)" ;;
-    *) [ -z "$patch_arg" ] || die "one PATCH at most (see --help)"
-       [ -n "$arg" ] || die "empty PATCH name"
-       patch_arg=$arg ;;
-  esac
-done
+ci_operands "$@"
+[ ${#CI_OPERANDS[@]} -le 1 ] || ci_die "one PATCH at most (see --help)"
+patch_arg=${CI_OPERANDS[0]:-}
 patch_file=${patch_arg:-$ROOT/tests/planted/resize-drops-block.patch}
-if [ ! -f "$patch_file" ] || [ ! -r "$patch_file" ]; then die "cannot read patch '$(printable "$patch_file")'"; fi
+if [ ! -f "$patch_file" ] || [ ! -r "$patch_file" ]; then ci_die "cannot read patch '$(ci_printable "$patch_file")'"; fi
 patch_file=$(realpath -- "$patch_file")
 cores=$(nproc)
-env_uint PLANTED_REPS 5 1 1000
-env_uint PLANTED_LIMIT 300 1 86400
-env_uint PLANTED_JOBS "$cores" 1 256
+ci_env_uint PLANTED_REPS 5 1 1000
+ci_env_uint PLANTED_LIMIT 300 1 86400
+ci_env_uint PLANTED_JOBS "$cores" 1 256
 reps=$PLANTED_REPS limit=$PLANTED_LIMIT jobs=$PLANTED_JOBS
 read -r -a targets <<<"${PLANTED_TARGETS:-fuzz_buf}"
-[ ${#targets[@]} -gt 0 ] || die "PLANTED_TARGETS is empty"
+[ ${#targets[@]} -gt 0 ] || ci_die "PLANTED_TARGETS is empty"
 for t in "${targets[@]}"; do
   if ! [[ "$t" =~ ^fuzz_[a-z0-9_]+$ ]] || [ ! -f "$ROOT/fuzz/$t.c" ]; then
-    die "PLANTED_TARGETS: unknown target '$(printable "$t")'"
+    ci_die "PLANTED_TARGETS: unknown target '$(ci_printable "$t")'"
   fi
 done
 bjobs=${JOBS:-$cores}
-[[ "$bjobs" =~ ^[1-9][0-9]{0,3}$ ]] || die "JOBS must be a positive integer, got '$(printable "$bjobs")'"
+[[ "$bjobs" =~ ^[1-9][0-9]{0,3}$ ]] || ci_die "JOBS must be a positive integer, got '$(ci_printable "$bjobs")'"
 "$ROOT/ci/deps.sh"
 
 now() { printf '%s' "${EPOCHREALTIME/,/.}"; }

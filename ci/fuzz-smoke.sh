@@ -8,19 +8,18 @@
 #   FUZZ_SMOKE_SECONDS  seconds per target (default 10, 1 to 3600)
 # Work directory: build/fuzz-smoke/ (one run-* directory per run; older ones pruned by ci/fuzz.sh).
 set -euo pipefail
-fs_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
-fs_die() { printf 'fuzz-smoke.sh: %s\n' "$*" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
 case "${1-}" in
-  '') [ $# -eq 0 ] || fs_die "unknown argument '' (see --help)" ;;
+  '') [ $# -eq 0 ] || ci_die "unknown argument '' (see --help)" ;;
   -h | --help)
-    [ $# -eq 1 ] || fs_die "--help takes no further argument"
+    [ $# -eq 1 ] || ci_die "--help takes no further argument"
     awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
     exit 0 ;;
-  *) fs_die "unknown argument '$(fs_printable "$1")' (see --help)" ;;
+  *) ci_die "unknown argument '$(ci_printable "$1")' (see --help)" ;;
 esac
 seconds=${FUZZ_SMOKE_SECONDS:-10}
 if ! [[ "$seconds" =~ ^[1-9][0-9]{0,8}$ ]] || ((seconds > 3600)); then
-  fs_die "FUZZ_SMOKE_SECONDS must be an integer from 1 to 3600, got '$(fs_printable "$seconds")'"
+  ci_die "FUZZ_SMOKE_SECONDS must be an integer from 1 to 3600, got '$(ci_printable "$seconds")'"
 fi
 export JOB_NAME=fuzz-smoke
 source "$(dirname "$0")/lib.sh"

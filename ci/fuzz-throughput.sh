@@ -14,38 +14,23 @@
 # final average, executions, peak RSS, exec/s in each minute), the load (uptime) before and after,
 # logs in build/throughput/.
 set -euo pipefail
-tp_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
-tp_die() { printf 'fuzz-throughput.sh: %s\n' "$*" >&2; exit 2; }
-# tp_uint VAR DEFAULT MIN MAX: $VAR (DEFAULT when unset or empty), a decimal integer in range.
-tp_uint() {
-  local v=${!1:-$2}
-  if ! [[ "$v" =~ ^(0|[1-9][0-9]{0,8})$ ]] || ((v < $3 || v > $4)); then
-    tp_die "$1 must be an integer from $3 to $4, got '$(tp_printable "$v")'"
-  fi
-  printf -v "$1" '%s' "$v"
-}
-rev=
-for arg in "$@"; do
-  case "$arg" in
-    -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
-    -*) tp_die "unknown option '$(tp_printable "$arg")' (see --help)" ;;
-    *) [ -z "$rev" ] || tp_die "one REV only (see --help)"; rev=$arg ;;
-  esac
-done
-[ -n "$rev" ] || tp_die "usage: ci/fuzz-throughput.sh REV (see --help)"
-tp_uint THROUGHPUT_SECONDS 480 1 86400
-tp_uint FORK_SECONDS 180 0 86400
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
+ci_operands "$@"
+[ ${#CI_OPERANDS[@]} -eq 1 ] || ci_die "usage: ci/fuzz-throughput.sh REV (see --help)"
+rev=${CI_OPERANDS[0]}
+ci_env_uint THROUGHPUT_SECONDS 480 1 86400
+ci_env_uint FORK_SECONDS 180 0 86400
 secs=$THROUGHPUT_SECONDS fsecs=$FORK_SECONDS
 export JOB_NAME=throughput
 source "$(dirname "$0")/lib.sh"
-git rev-parse --verify -q "$rev^{commit}" >/dev/null || tp_die "no commit '$(tp_printable "$rev")'"
+git rev-parse --verify -q "$rev^{commit}" >/dev/null || ci_die "no commit '$(ci_printable "$rev")'"
 targets=()
 if [ -n "${THROUGHPUT_TARGETS:-}" ]; then read -r -a targets <<<"$THROUGHPUT_TARGETS"; else
   for f in "$ROOT"/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
 for t in "${targets[@]}"; do
   if ! [[ "$t" =~ ^fuzz_[a-z0-9_]+$ ]] || [ ! -f "$ROOT/fuzz/$t.c" ]; then
-    tp_die "THROUGHPUT_TARGETS: unknown target '$(tp_printable "$t")'"
+    ci_die "THROUGHPUT_TARGETS: unknown target '$(ci_printable "$t")'"
   fi
 done
 # build/throughput is this script's own: replaced on each run, but only when it is marked as its
@@ -53,7 +38,7 @@ done
 out=$ROOT/build/throughput
 if [ -e "$out" ] && [ ! -f "$out/.membuf-throughput" ] && [ ! -f "$out/report.md" ] && [ ! -d "$out/before-src" ] &&
   [ -n "$(find "$out" -mindepth 1 -maxdepth 1 -print -quit)" ]; then
-  tp_die "build/throughput holds files this script did not write: move them away first"
+  ci_die "build/throughput holds files this script did not write: move them away first"
 fi
 rm -rf -- "$out"
 mkdir -p "$out/before-src"

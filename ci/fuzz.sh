@@ -27,26 +27,10 @@
 # triaged by ci/triage.sh (op-level shrink, text form, one corpus file and one C test, or a
 # duplicate of one filed before) and the script exits 1. Bad usage: one line, exit 2.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
 caller=$PWD
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
-die() { printf 'fuzz.sh: %s\n' "$*" >&2; exit 2; }
-printable() { # VALUE as one short printable line
-  local v=${1//[^[:print:]]/?}
-  [ ${#v} -le 60 ] || v="${v:0:57}..."
-  printf '%s' "$v"
-}
-usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
-# env_uint VAR DEFAULT MIN MAX: $VAR (DEFAULT when unset or empty) must be a decimal integer in
-# range (no sign, no leading zero, at most 9 digits: nothing wraps); assigns it to VAR.
-env_uint() {
-  local var=$1 v
-  v=${!var:-$2}
-  if ! [[ "$v" =~ ^[1-9][0-9]{0,8}$ ]] || ((v < $3 || v > $4)); then
-    die "$var must be an integer from $3 to $4, got '$(printable "$v")'"
-  fi
-  printf -v "$var" '%s' "$v"
-}
 rel() { # a path as the user wants to read it: relative to the checkout when inside it
   case "$1" in "$ROOT"/*) printf '%s' "${1#"$ROOT"/}" ;; *) printf '%s' "$1" ;; esac
 }
@@ -57,30 +41,30 @@ for arg in "$@"; do
     --update-corpus) update=1 ;;
     --no-build) build=0 ;;
     --minimize) minimize=1 ;;
-    -h | --help) usage; exit 0 ;;
-    -*) die "unknown option '$(printable "$arg")' (see --help)" ;;
+    -h | --help) ci_usage; exit 0 ;;
+    -*) ci_die "unknown option '$(ci_printable "$arg")' (see --help)" ;;
     *)
       if ! [[ "$arg" =~ ^fuzz_[a-z0-9_]+$ ]] || [ ! -f "$ROOT/fuzz/$arg.c" ]; then
         known=$(find "$ROOT/fuzz" -maxdepth 1 -name 'fuzz_*.c' -printf '%f\n' | sed 's/\.c$//' | sort | tr '\n' ' ')
-        die "unknown target '$(printable "$arg")' (one of: ${known% })"
+        ci_die "unknown target '$(ci_printable "$arg")' (one of: ${known% })"
       fi
       [[ " ${targets[*]} " == *" $arg "* ]] || targets+=("$arg") ;;
   esac
 done
 cores=$(nproc)
 [ "$cores" -le 256 ] || cores=256
-env_uint FUZZ_SECONDS 60 1 604800
-env_uint FUZZ_JOBS "$cores" 1 256
-env_uint FUZZ_HEARTBEAT 10 1 3600
-env_uint FUZZ_MINIMIZE_SECONDS 30 1 86400
-env_uint FUZZ_KEEP_RUNS 10 1 100000
+ci_env_uint FUZZ_SECONDS 60 1 604800
+ci_env_uint FUZZ_JOBS "$cores" 1 256
+ci_env_uint FUZZ_HEARTBEAT 10 1 3600
+ci_env_uint FUZZ_MINIMIZE_SECONDS 30 1 86400
+ci_env_uint FUZZ_KEEP_RUNS 10 1 100000
 case "${FUZZ_MINIMIZE:-0}" in
   0) ;; 1) minimize=1 ;;
-  *) die "FUZZ_MINIMIZE must be 0 or 1, got '$(printable "$FUZZ_MINIMIZE")'" ;;
+  *) ci_die "FUZZ_MINIMIZE must be 0 or 1, got '$(ci_printable "$FUZZ_MINIMIZE")'" ;;
 esac
 case "${MEMBUF_MUTATOR-1}" in # the values the targets accept (fuzz/mutator.c)
   '' | 0 | 1 | off | on) ;;
-  *) die "MEMBUF_MUTATOR must be 0 or off, 1 or on, got '$(printable "$MEMBUF_MUTATOR")'" ;;
+  *) ci_die "MEMBUF_MUTATOR must be 0 or off, 1 or on, got '$(ci_printable "$MEMBUF_MUTATOR")'" ;;
 esac
 seconds=$FUZZ_SECONDS jobs=$FUZZ_JOBS hb=$FUZZ_HEARTBEAT
 
@@ -88,12 +72,12 @@ seconds=$FUZZ_SECONDS jobs=$FUZZ_JOBS hb=$FUZZ_HEARTBEAT
 marker_name=.membuf-fuzz-workdir
 if [ -n "${FUZZ_WORKDIR:-}" ]; then
   case "$FUZZ_WORKDIR" in /*) w=$FUZZ_WORKDIR ;; *) w=$caller/$FUZZ_WORKDIR ;; esac
-  w=$(realpath -m -- "$w") || die "FUZZ_WORKDIR: cannot resolve '$(printable "$FUZZ_WORKDIR")'"
+  w=$(realpath -m -- "$w") || ci_die "FUZZ_WORKDIR: cannot resolve '$(ci_printable "$FUZZ_WORKDIR")'"
 else
   w=$ROOT/build/fuzz-work
 fi
 within() { [ "$1" = "$2" ] || [[ "$1" == "$2"/* ]]; } # within PATH DIR: PATH is DIR or inside it
-refuse_w() { die "FUZZ_WORKDIR '$(printable "$w")' $* (see --help)"; }
+refuse_w() { ci_die "FUZZ_WORKDIR '$(ci_printable "$w")' $* (see --help)"; }
 [ "$w" != / ] || refuse_w "is the root directory"
 within "$ROOT" "$w" && refuse_w "is or contains this checkout"
 home=$(realpath -m -- "${HOME:-/nonexistent-home}")
@@ -135,19 +119,19 @@ if [ "$build" -eq 1 ]; then
   cmake --build --preset fuzz -j "${JOBS:-$cores}"
 fi
 for t in "${targets[@]}"; do
-  [ -x "$bin/$t" ] || die "no fuzzer binary build/fuzz/fuzz/$t (build the fuzz preset, or drop --no-build)"
-  [ -d "$ROOT/corpus/$t" ] || die "no corpus directory corpus/$t"
+  [ -x "$bin/$t" ] || ci_die "no fuzzer binary build/fuzz/fuzz/$t (build the fuzz preset, or drop --no-build)"
+  [ -d "$ROOT/corpus/$t" ] || ci_die "no corpus directory corpus/$t"
 done
 
 # ---- the run directory ------------------------------------------------------------------------
 if [ ! -d "$w" ]; then
-  mkdir -p -- "$w" || die "cannot create FUZZ_WORKDIR '$(printable "$w")'"
+  mkdir -p -- "$w" || ci_die "cannot create FUZZ_WORKDIR '$(ci_printable "$w")'"
 fi
 if [ ! -f "$w/$marker_name" ]; then
   printf 'membuf fuzz work directory (ci/fuzz.sh): run-* directories inside it are its own\n' \
-    >"$w/$marker_name" || die "cannot write to FUZZ_WORKDIR '$(printable "$w")'"
+    >"$w/$marker_name" || ci_die "cannot write to FUZZ_WORKDIR '$(ci_printable "$w")'"
 fi
-run=$(mktemp -d "$w/run-$(date +%Y%m%d-%H%M%S)-XXXXXX") || die "cannot create a run directory in '$(printable "$w")'"
+run=$(mktemp -d "$w/run-$(date +%Y%m%d-%H%M%S)-XXXXXX") || ci_die "cannot create a run directory in '$(ci_printable "$w")'"
 echo "ci/fuzz.sh pid $$" >"$run/.membuf-fuzz-run"
 # A held lock marks the run as live: pruning skips it.
 exec {lockfd}>"$run/.lock"

@@ -14,30 +14,21 @@
 # way (-minimize_crash=1 accepts any crash, so it may trade the bug's symptom for another;
 # shrink keeps the symptom, as triage needs).
 set -euo pipefail
-sc_printable() { local v=${1//[^[:print:]]/?}; [ ${#v} -le 60 ] || v="${v:0:57}..."; printf '%s' "$v"; }
-sc_die() { printf 'shrink-compare.sh: %s\n' "$*" >&2; exit 2; }
-sel=()
-for arg in "$@"; do
-  case "$arg" in
-    -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
-    -*) sc_die "unknown option '$(sc_printable "$arg")' (see --help)" ;;
-    *) sel+=("$arg") ;;
-  esac
-done
-secs=${SHRINK_SECONDS:-60}
-if ! [[ "$secs" =~ ^[1-9][0-9]{0,8}$ ]] || ((secs > 86400)); then
-  sc_die "SHRINK_SECONDS must be an integer from 1 to 86400, got '$(sc_printable "$secs")'"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
+ci_operands "$@"
+sel=("${CI_OPERANDS[@]}")
+ci_env_uint SHRINK_SECONDS 60 1 86400
+secs=$SHRINK_SECONDS
 default_set="01 05 10 17 19 20 22 25 29 31 32 37"
 [ ${#sel[@]} -gt 0 ] || read -r -a sel <<<"${SHRINK_SET:-$default_set}"
-[ ${#sel[@]} -gt 0 ] || sc_die "no mutant selected (SHRINK_SET is empty)"
+[ ${#sel[@]} -gt 0 ] || ci_die "no mutant selected (SHRINK_SET is empty)"
 export JOB_NAME=shrink-compare
 source "$(dirname "$0")/lib.sh"
 mutants=()
 for s in "${sel[@]}"; do
-  [[ "$s" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || sc_die "no mutant '$(sc_printable "$s")' in tests/mutants/"
+  [[ "$s" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || ci_die "no mutant '$(ci_printable "$s")' in tests/mutants/"
   m=$(find "$ROOT/tests/mutants" -maxdepth 1 -name "${s%.patch}*.patch" | sort | head -n 1)
-  [ -n "$m" ] || sc_die "no mutant '$(sc_printable "$s")' in tests/mutants/"
+  [ -n "$m" ] || ci_die "no mutant '$(ci_printable "$s")' in tests/mutants/"
   mutants+=("$m")
 done
 

@@ -25,35 +25,24 @@
 # Exit: 0 filed or duplicate; 1 the artifact does not fail (nothing filed); 2 bad usage or
 # input; 3 a step failed (build, replay hang, shrink, write).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage, ci_uint, ci_env_uint
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 caller=$PWD
 
-die() { printf 'triage.sh: %s\n' "$*" >&2; exit 2; }
 fail() { printf 'triage.sh: %s\n' "$*" >&2; exit 3; }
-printable() { # VALUE as one short printable line
-  local v=${1//[^[:print:]]/?}
-  [ ${#v} -le 60 ] || v="${v:0:57}..."
-  printf '%s' "$v"
-}
-usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
-uint() { # NAME VALUE MIN MAX: decimal, no sign or leading zero, at most 9 digits, in range
-  if ! [[ "$2" =~ ^[1-9][0-9]{0,8}$ ]] || (($2 < $3 || $2 > $4)); then
-    die "$1 must be an integer from $3 to $4, got '$(printable "$2")'"
-  fi
-}
 abspath() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$caller" "$1" ;; esac; }
 
 into=$ROOT sig_only=0 pos=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) usage; exit 0 ;;
+    -h | --help) ci_usage; exit 0 ;;
     --signature) sig_only=1 ;;
     --into)
-      [ $# -ge 2 ] || die "--into needs a directory"
+      [ $# -ge 2 ] || ci_die "--into needs a directory"
       into=$2; shift ;;
     --into=*) into=${1#--into=} ;;
     --) shift; pos+=("$@"); break ;;
-    -*) die "unknown option '$(printable "$1")' (see --help)" ;;
+    -*) ci_die "unknown option '$(ci_printable "$1")' (see --help)" ;;
     *) pos+=("$1") ;;
   esac
   shift
@@ -61,35 +50,35 @@ done
 case ${#pos[@]} in
   1) target='' art=${pos[0]} ;;
   2) target=${pos[0]} art=${pos[1]} ;;
-  *) die "usage: ci/triage.sh [--into DIR] [--signature] [TARGET] ARTIFACT (see --help)" ;;
+  *) ci_die "usage: ci/triage.sh [--into DIR] [--signature] [TARGET] ARTIFACT (see --help)" ;;
 esac
 run_secs=${TRIAGE_RUN_SECONDS:-60} shrink_secs=${TRIAGE_SHRINK_SECONDS:-600} hb=${TRIAGE_HEARTBEAT:-10}
-uint TRIAGE_RUN_SECONDS "$run_secs" 1 86400
-uint TRIAGE_SHRINK_SECONDS "$shrink_secs" 1 86400
-uint TRIAGE_HEARTBEAT "$hb" 1 3600
+ci_uint TRIAGE_RUN_SECONDS "$run_secs" 1 86400
+ci_uint TRIAGE_SHRINK_SECONDS "$shrink_secs" 1 86400
+ci_uint TRIAGE_HEARTBEAT "$hb" 1 3600
 
-[ -n "$art" ] || die "empty artifact path"
+[ -n "$art" ] || ci_die "empty artifact path"
 art=$(abspath "$art")
 if [ ! -f "$art" ] || [ ! -r "$art" ]; then
-  die "cannot read artifact '$(printable "$art")' (not a readable file)"
+  ci_die "cannot read artifact '$(ci_printable "$art")' (not a readable file)"
 fi
 if [ -z "$target" ]; then
   target=$(grep -oE 'fuzz_[a-z0-9]+' <<<"$art" | tail -n 1 || true)
-  [ -n "$target" ] || die "cannot tell the target from the artifact's path: pass it first"
+  [ -n "$target" ] || ci_die "cannot tell the target from the artifact's path: pass it first"
 fi
 if ! [[ "$target" =~ ^fuzz_[a-z0-9_]+$ ]] || [ ! -f "$ROOT/fuzz/$target.c" ]; then
   known=$(find "$ROOT/fuzz" -maxdepth 1 -name 'fuzz_*.c' -printf '%f\n' | sed 's/\.c$//' | sort | tr '\n' ' ')
-  die "unknown target '$(printable "$target")' (one of: ${known% })"
+  ci_die "unknown target '$(ci_printable "$target")' (one of: ${known% })"
 fi
 if [ "$sig_only" -eq 0 ]; then
-  [ -n "$into" ] || die "--into: empty directory name"
+  [ -n "$into" ] || ci_die "--into: empty directory name"
   into=$(abspath "$into")
-  [ -d "$into" ] || die "--into: '$(printable "$into")' is not a directory"
+  [ -d "$into" ] || ci_die "--into: '$(ci_printable "$into")' is not a directory"
   into=$(cd "$into" && pwd -P)
 fi
 
 jobs=${JOBS:-$(nproc)}
-uint JOBS "$jobs" 1 1024
+ci_uint JOBS "$jobs" 1 1024
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/membuf-triage.XXXXXX")
 bgpid='' partial=''
@@ -105,11 +94,11 @@ trap 'exit 130' INT TERM
 if [ -n "${MEMBUF_OPS:-}" ]; then
   ops=$(abspath "$MEMBUF_OPS")
   if [ ! -f "$ops" ] || [ ! -x "$ops" ]; then
-    die "MEMBUF_OPS '$(printable "$MEMBUF_OPS")' is not an executable file"
+    ci_die "MEMBUF_OPS '$(ci_printable "$MEMBUF_OPS")' is not an executable file"
   fi
   newer=$(cd "$ROOT" && find src fuzz tools include -type f \( -name '*.c' -o -name '*.h' \) \
     -newer "$ops" -print -quit 2>/dev/null) || newer=''
-  [ -z "$newer" ] || die "MEMBUF_OPS is older than $newer: rebuild it (or unset MEMBUF_OPS to let triage build build/fuzz)"
+  [ -z "$newer" ] || ci_die "MEMBUF_OPS is older than $newer: rebuild it (or unset MEMBUF_OPS to let triage build build/fuzz)"
 else
   bdir=$ROOT/build/fuzz ops=$ROOT/build/fuzz/tools/membuf-ops
   (
@@ -173,7 +162,7 @@ replay() {
     0) return 0 ;;
     1) ;;
     124 | 137) fail "$(basename "$1") does not finish in ${run_secs}s under membuf-ops (a hang?): not filed; see TRIAGE_RUN_SECONDS" ;;
-    *) die "membuf-ops refused $(basename "$1"): $(grep -m 1 . "$tmp/run.err" || echo "exit $rc")" ;;
+    *) ci_die "membuf-ops refused $(basename "$1"): $(grep -m 1 . "$tmp/run.err" || echo "exit $rc")" ;;
   esac
   sig=$(signature_of "$tmp/run.err")
   # No message the oracles know: membuf-ops' own summary ("FAILED FILE (target): SIG").
