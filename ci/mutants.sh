@@ -227,17 +227,24 @@ stage1() {
   return "$rc"
 }
 
+# stage2_one TREE LOGDIR PRESET: corpus replay in one preset.
+stage2_one() {
+  local tree=$1 preset=$3 to=300 log=$2/2-$3.log
+  build "$tree" "$preset" "$log" "${FUZZ_TARGETS[@]}" || { KILLER="$preset build failed"; return 2; }
+  [ "$preset" = valgrind ] && to=900
+  if ! ctest_run "$tree" "$preset" "$log" "$to" -R '^corpus_'; then
+    KILLER="$preset replay: $FAILED"
+    return 1
+  fi
+  return 0
+}
+# Stage 2: asan replay, then valgrind replay; each preset's baseline runs only when a mutant
+# first reaches that preset (a mutant asan kills never pays for the valgrind build).
 stage2() {
-  local tree=$1 preset to
+  local preset
   for preset in asan valgrind; do
-    local log=$2/2-$preset.log
-    build "$tree" "$preset" "$log" "${FUZZ_TARGETS[@]}" || { KILLER="$preset build failed"; return 2; }
-    to=300
-    [ "$preset" = valgrind ] && to=900
-    if ! ctest_run "$tree" "$preset" "$log" "$to" -R '^corpus_'; then
-      KILLER="$preset replay: $FAILED"
-      return 1
-    fi
+    baseline "2:$preset"
+    stage2_one "$1" "$2" "$preset" || return $?
   done
   return 0
 }
@@ -311,8 +318,10 @@ stage4() {
 
 # Baselines, each once and only when a stage is first needed.
 declare -A base_ok=()
+BASE_SPENT=0 # seconds spent in baselines (not charged to a mutant's stage)
 baseline() {
   local k=$1 rc=0
+  [ "$k" = 2 ] && return 0 # per preset, from stage2
   [ -n "${base_ok[$k]:-}" ] && return 0
   if [ ! -d "$WORK/baseline" ]; then
     cp -a "$WORK/snap" "$WORK/baseline"
@@ -322,7 +331,7 @@ baseline() {
   t0=$(now)
   case $k in
     1) stage1 "$WORK/baseline" "$ldir" || rc=$? ;;
-    2) stage2 "$WORK/baseline" "$ldir" || rc=$? ;;
+    2:*) stage2_one "$WORK/baseline" "$ldir" "${k#2:}" || rc=$? ;;
     3 | 4)
       build "$WORK/baseline" fuzz "$ldir/3-fuzz.log" "${FUZZ_TARGETS[@]}" || { rc=2; KILLER="fuzz build failed"; }
       for t in "${FUZZ_TARGETS[@]}"; do
@@ -335,11 +344,16 @@ baseline() {
   esac
   if [ "$rc" -ne 0 ]; then
     say "BASELINE FAILS stage $k ($KILLER): the unmutated tree must pass first; logs in $ldir"
-    tail -n 30 "$ldir"/"$k"-*.log || true
+    tail -n 30 "$ldir"/"${k%%:*}"-*.log || true
     record 0 1
     verdict 1 || exit 1
   fi
-  say "baseline passes stage $k ($(secs "$t0" "$(now)")s)"
+  local spent
+  spent=$(secs "$t0" "$(now)")
+  local label="stage $k"
+  [[ $k == *:* ]] && label="stage ${k%%:*} (${k#*:})"
+  say "baseline passes $label (${spent}s)"
+  BASE_SPENT=$(awk -v a="$BASE_SPENT" -v b="$spent" 'BEGIN { printf "%.1f", a + b }')
   base_ok[$k]=1
 }
 
@@ -364,7 +378,7 @@ for m in "${chosen[@]}"; do
     mapfile -t files < <(sed -nE 's/^\+\+\+ b\/([^[:space:]]+).*/\1/p' "$patchf" | sort -u)
     for k in "${stages[@]}"; do
       baseline "$k"
-      t0=$(now)
+      t0=$(now) b0=$BASE_SPENT
       rc=0
       case $k in
         1) stage1 "$tree" "$ldir" || rc=$? ;;
@@ -372,7 +386,8 @@ for m in "${chosen[@]}"; do
         3) stage3 "$tree" "$ldir" "${files[@]}" || rc=$? ;;
         4) stage4 "$tree" "$ldir" "${files[@]}" || rc=$? ;;
       esac
-      st[k]=$(secs "$t0" "$(now)")
+      st[k]=$(awk -v s="$(secs "$t0" "$(now)")" -v b="$(awk -v a="$BASE_SPENT" -v c="$b0" 'BEGIN { print a - c }')" \
+        'BEGIN { printf "%.1f", s - b }') # a baseline run meanwhile is not the mutant's time
       if [ "$rc" -eq 1 ]; then
         status=killed by=$KILLER
         ttk=$(printf '%s\n' "${st[@]}" | awk '{ s += $1 } END { printf "%.1f", s }')
