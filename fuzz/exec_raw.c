@@ -16,6 +16,11 @@ MBF_NO_COVERAGE static bool request_result(run *r, int f, void *p, size_t n, boo
     bool under = model_under(r, f, n, calls, injected);
     bool must_fail = injected || under || raw_class(n) == 2;
     if (!p) {
+        /* A guard's request can fail after its inner instance handed out a block and took it
+         * back (its own bookkeeping failed): an address the harness never saw may now be a
+         * freed block of the inner instance. */
+        if (is_guard(f))
+            r->hist_full = true;
         if (must_fail)
             model_failed(r, f);
         else if (!may_fail_anyway(r, f))
