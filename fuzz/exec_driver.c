@@ -284,11 +284,16 @@ static void handler(mb_violation v, const char *msg, void *user)
         r->kinds[r->reports] = v;
     r->reports++;
     snprintf(r->last_msg, sizeof r->last_msg, "%s", msg);
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) /* the contract: one line, names escaped */
+            fail(r, "a report holds control character 0x%02x at byte %td (of %zu)", *c,
+                 (const char *)c - msg, strlen(msg));
     if (r->d != MBF_D_GUARD)
         fail(r, "unexpected violation: %s", msg);
-    if (r->reentering)
-        fail(r, "a call made by the violation handler reported: %s", msg);
-    if (r->reenter) {
+    /* Reentered: a report the op's call still had queued, delivered by a call the handler made
+     * (report.c: such a call delivers the rest of the queue). The handler's own calls report
+     * nothing: the op's exact count of reports checks that. */
+    if (r->reenter && !r->reentering) {
         r->reentering = true;
         call_back_in(r);
         r->reentering = false;

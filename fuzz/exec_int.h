@@ -71,6 +71,7 @@ typedef struct record {
     uint8_t state;
     uint32_t serial; /* of the owner instance */
     uint64_t req_at, gone_at; /* run requests and the owner's departures when it was freed */
+    size_t size;     /* REC_FREED: the block's size when it was freed */
 } record;
 #define HIST_CAP 8192
 
@@ -149,8 +150,8 @@ void ensure_cap(const run *r, slot *sl, size_t n);
 void check_block_tools(const run *r, int f, const unsigned char *p, size_t n, const char *what);
 /* What a pointer handed to family x is: the violations allowed (bit per mb_violation), 0 if it
  * is one of x's live blocks. */
-unsigned expect_bad(run *r, int x, const unsigned char *q);
-void hist_put(run *r, int owner, const void *p, int state);
+unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named);
+record *hist_put(run *r, int owner, const void *p, int state);
 /* Reports. */
 void expect_reports(run *r, unsigned allowed, int count, const char *what);
 void sched_arm(sched *s, uint64_t n, int mode);

@@ -5,6 +5,7 @@
  * follows every block they make and free, so statistics stay exact throughout. */
 #include "exec_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,7 +261,8 @@ bool exec_bad_free(run *r, const mbf_op *op)
     if (!anchor && unit != MBF_UNIT_STACK)
         return false;
     unsigned char *q = (unsigned char *)(base + (uintptr_t)mbf_bad_free_delta(op));
-    unsigned allowed = q ? expect_bad(r, x, q) : 0;
+    size_t named;
+    unsigned allowed = q ? expect_bad(r, x, q, &named) : 0;
     if (!allowed) /* one of x's live blocks: a free like any other, not this op's business */
         return false;
     prepare(r, op->d);
@@ -277,6 +279,13 @@ bool exec_bad_free(run *r, const mbf_op *op)
     if (!op->d && under_calls(r, x) != calls)
         fail(r, "bad-free: %s asked its underlying allocator for memory", mbf_family_names[x]);
     r->reenter = false;
+    if (named != SIZE_MAX && r->reports == 1 && r->kinds[0] == MB_DOUBLE_FREE) {
+        char want[40];
+        snprintf(want, sizeof want, "(%zu bytes)", named);
+        if (!strstr(r->last_msg, want))
+            fail(r, "bad-free: the double free of a block freed at %zu bytes names another size: %s",
+                 named, r->last_msg);
+    }
     expect_reports(r, allowed, -1, "bad-free");
     return true;
 }
@@ -303,6 +312,20 @@ static void delete_guard(run *r, int g)
         }
     }
     forget_instance(r, g);
+}
+
+/* Leaves a 1-byte block written after its free as the oldest of guard g's quarantine, so that
+ * the next block freed into it pushes that one out: the quarantine flushed, the block freed and
+ * written, then MBF_GUARD_QUARANTINE - 1 blocks freed after it. */
+static void damaged_oldest(run *r, int g)
+{
+    for (int k = 0; k < MBF_CHURN; k++)
+        must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
+    unsigned char *q = must_malloc(r, g, 1, "corrupt");
+    must_free(r, g, q, 1);
+    q[0] ^= 0x5A;
+    for (int k = 0; k < MBF_GUARD_QUARANTINE - 1; k++)
+        must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
 }
 
 static bool guard_has_live(const run *r, int g)
@@ -339,6 +362,11 @@ bool exec_corrupt(run *r, const mbf_op *op)
     case MBF_FIND_REALLOC: raw_realloc(r, i, n); break;
     case MBF_FIND_CHECK: mb_alloc_check(a); break;
     case MBF_FIND_EVICT:
+        if (op->a != MBF_REGION_FREED) { /* the block's free finds its damage, then evicts */
+            damaged_oldest(r, g);
+            release(r, sl);
+            break;
+        }
         for (int k = 0; k < MBF_CHURN; k++)
             must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
         break;
@@ -350,6 +378,8 @@ bool exec_corrupt(run *r, const mbf_op *op)
     r->reenter = false;
     if (leak)
         expect_reports(r, V_(MB_LEAK), once ? -1 : (int)kind, "corrupt");
+    else if (finder == MBF_FIND_EVICT && op->a != MBF_REGION_FREED)
+        expect_reports(r, V_(once ? MB_USE_AFTER_FREE : kind), once ? -1 : MB_USE_AFTER_FREE, "corrupt");
     else
         expect_reports(r, once ? 0 : V_(kind), -1, "corrupt");
     if (finder == MBF_FIND_CHECK && op->a != MBF_REGION_FREED && sl->kind == SLOT_RAW && sl->raw == p)

@@ -487,7 +487,9 @@ MBF_NO_COVERAGE void hist_in(run *r, int f, void *p)
 
 MBF_NO_COVERAGE void hist_out(run *r, int f, void *p, size_t n)
 {
-    hist_put(r, f, p, REC_FREED);
+    record *e = hist_put(r, f, p, REC_FREED);
+    if (e)
+        e->size = n;
     if (is_guard(f)) /* in the quarantine, or back in the inner: the harness cannot tell */
         hist_put(r, f == MBF_F_GUARD_SYS ? MBF_I_INNER_SYS : MBF_I_INNER_POOL,
                  (unsigned char *)p - MBF_GUARD_FRONT, REC_UNKNOWN);
@@ -590,15 +592,15 @@ MBF_NO_COVERAGE static record *hist_slot(run *r, uintptr_t a)
     return &r->hist[h];
 }
 
-MBF_NO_COVERAGE void hist_put(run *r, int owner, const void *p, int state)
+MBF_NO_COVERAGE record *hist_put(run *r, int owner, const void *p, int state)
 {
     if (r->d != MBF_D_GUARD) /* only bad-free asks (fuzz_guard) */
-        return;
+        return NULL;
     record *e = hist_slot(r, (uintptr_t)p);
     if (e->epoch != r->epoch) {
         if (r->hist_n >= HIST_CAP / 4 * 3) {
             r->hist_full = true;
-            return;
+            return NULL;
         }
         r->hist_n++;
         e->epoch = r->epoch;
@@ -609,6 +611,8 @@ MBF_NO_COVERAGE void hist_put(run *r, int owner, const void *p, int state)
     e->serial = r->serial[owner];
     e->req_at = r->requests;
     e->gone_at = owner < MBF_FAMILIES ? r->m[owner].gone : 0;
+    e->size = 0;
+    return e;
 }
 
 #define V_(k) (1u << (k))
@@ -629,13 +633,15 @@ static unsigned freed_claim(const run *r, const record *e, const void *q)
 }
 
 /* The violations family x may report for q, which it was handed to free or resize; 0 if q is
- * one of x's live blocks. From the contract: a block live in another instance is a mismatched
+ * one of x's live blocks. *named: the size a double free report must name (the block's size when
+ * it was last freed at q), when x itself freed it and certainly remembers it; else SIZE_MAX. From the contract: a block live in another instance is a mismatched
  * free, a freed one a double free, anything else foreign -- no block start is ever misaligned,
  * and an address no instance handed out in this input is no block. Where an instance may no
  * longer know (a freed address reused or forgotten, an instance deleted, a guard's inner block
  * whose quarantine the harness cannot see) the violations it may then say are allowed. */
-unsigned expect_bad(run *r, int x, const unsigned char *q)
+unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named)
 {
+    *named = SIZE_MAX;
     const unsigned any = V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE) | V_(MB_MISMATCHED_FREE);
     uintptr_t a = (uintptr_t)q;
     record *e = hist_slot(r, a);
@@ -649,7 +655,10 @@ unsigned expect_bad(run *r, int x, const unsigned char *q)
         return r->hist_full ? any : V_(MB_FOREIGN_FREE);
     if (!alive || e->state == REC_UNKNOWN || e->owner >= MBF_FAMILIES)
         return any;
-    return freed_claim(r, e, q);
+    unsigned v = freed_claim(r, e, q);
+    if (v == V_(MB_DOUBLE_FREE) && e->owner == x)
+        *named = e->size;
+    return v;
 }
 
 /* ---- reports ---------------------------------------------------------------------------- */

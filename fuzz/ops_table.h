@@ -109,10 +109,12 @@ MBF_NAME_ARG(FINDER, MBF_NFINDERS, mbf_finder_names, "finder")
  *   corrupt      damages the slot's guard block and has it found: a byte of its header, front
  *                or rear canary (offset mod its size), or (freed) of its body after a free (at
  *                offset / 256 of the way through),
- *                found by free, realloc, check, evict (pushed out of the quarantine) or delete
- *                (the guard instance deleted with it). Exactly the violations the contract
- *                names (underflow, overflow, use after free; a leak first when deleting a guard
- *                with live blocks), once; the block is then handled as usual.
+ *                found by free, realloc, check, evict (pushed out of the quarantine; a live
+ *                block: freed, its free pushing out a block written after its free, so one call
+ *                reports twice, the block's damage first) or delete (the guard instance deleted
+ *                with it). Exactly the violations the contract names (underflow, overflow, use
+ *                after free; a leak first when deleting a guard with live blocks), once, in the
+ *                order found; the block is then handled as usual.
  * reenter (misuse, bad-free, corrupt): the violation handler calls back into every instance on
  * each report (allocates, resizes, frees and checks through each, and frees a live raw slot's
  * block; see membuf.h on what a handler may do). */

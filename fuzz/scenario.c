@@ -206,5 +206,5 @@ int mbf_corrupt_finder(const mbf_op *op)
     int f = op->c;
     if (op->a == MBF_REGION_FREED)
         return f == MBF_FIND_FREE || f == MBF_FIND_REALLOC ? MBF_FIND_EVICT : f;
-    return f == MBF_FIND_EVICT ? MBF_FIND_FREE : f;
+    return f;
 }

@@ -74,7 +74,8 @@ long mbf_bad_free_delta(const mbf_op *op);
 /* corrupt, on a guard block of n bytes: the offset from the block of the byte damaged, and the
  * violation that is (*kind); and what finds it: a freed block (region freed, n > 0) by a check,
  * an eviction or a delete (free and realloc become eviction), a live one by a free, a realloc,
- * a check or a delete (evict becomes free). */
+ * a check, a delete, or (evict) a free that also pushes a block written after its free out of
+ * the quarantine: two reports from one call, the block's damage first. */
 long mbf_corrupt_at(const mbf_op *op, size_t n, mb_violation *kind);
 int mbf_corrupt_finder(const mbf_op *op);
 
