@@ -196,6 +196,11 @@ void mb__sys_free(void *p);
  * NULL on failure. */
 void *mb__sys_map_aligned(size_t size, size_t align);
 void mb__sys_unmap(void *p, size_t size);
+/* Gives back memory from mb__sys_map_aligned of which only the first `dirty` bytes were ever
+ * written, for mb__sys_map_aligned to hand out again (zeroed) before mapping new memory: a
+ * process-wide cache of a few mappings, off limits to the memory tools meanwhile; unmapped when
+ * the cache is full. For an instance being deleted: its memory is nobody's once cached. */
+void mb__sys_unmap_cached(void *p, size_t size, size_t dirty);
 /* The test hook behind the public mb_internal_fail_after / mb_internal_fail_never (sys.c). */
 
 /* Fills d[0..n) with mean + sd * mb_rng_normal(r), drawing exactly as n calls would (rng.c). */
@@ -273,18 +278,10 @@ static inline void mb__freed_push(mb__freed_ring *r, const void *p, size_t size)
     r->size[r->pos] = size;
     r->pos = (r->pos + 1) % MB__FREED_RING;
 }
-/* Newest first: an address freed, reused and freed again names the size it had last. */
-static inline bool mb__freed_find(const mb__freed_ring *r, const void *p, size_t *size)
-{
-    for (unsigned k = 1; k <= MB__FREED_RING; k++) {
-        unsigned i = (r->pos + MB__FREED_RING - k) % MB__FREED_RING;
-        if (r->addr[i] == mb__hide(p)) {
-            *size = r->size[i];
-            return true;
-        }
-    }
-    return false;
-}
+/* Whether p is in the ring, and its size then. Newest first: an address freed, reused and freed
+ * again names the size it had last. Out of line (ptrmap.c): only bad pointers and other
+ * instances' queries look. */
+bool mb__freed_find(const mb__freed_ring *r, const void *p, size_t *size);
 
 /* The family that calls a malloc/realloc/free vtable and keeps a map of its live blocks: used
  * by the system family (libc vtable) and by mb_alloc_custom_new. */

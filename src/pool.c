@@ -532,8 +532,7 @@ static void pool_destroy(mb_alloc *a)
     mb__track_pool_destroy(pi);
     for (arena *ar = pi->all, *next; ar; ar = next) {
         next = ar->all_next;
-        mb__track_writable(ar->base, ARENA_SIZE);
-        mb__sys_unmap(ar->base, ARENA_SIZE);
+        mb__sys_unmap_cached(ar->base, ARENA_SIZE, (size_t)ar->ncarved * POOL_SIZE);
         mb__sys_free(ar);
     }
     mb__ptrmap_free(&pi->large);

@@ -157,3 +157,16 @@ void mb__ptrmap_free(mb__ptrmap *m)
     memset(m, 0, sizeof *m);
     m->load_shift = shift;
 }
+
+bool mb__freed_find(const mb__freed_ring *r, const void *p, size_t *size)
+{
+    const uintptr_t h = mb__hide(p);
+    for (unsigned k = 1; k <= MB__FREED_RING; k++) {
+        unsigned i = (r->pos + MB__FREED_RING - k) % MB__FREED_RING;
+        if (r->addr[i] == h) {
+            *size = r->size[i];
+            return true;
+        }
+    }
+    return false;
+}

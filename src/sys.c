@@ -3,8 +3,11 @@
 #define _DEFAULT_SOURCE // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #include "internal.h"
 
+#include "track.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 /* The public hook mb_internal_fail_after. Atomic, so a thread that allocates while a test arms
@@ -40,11 +43,71 @@ void *mb__sys_realloc(void *p, size_t size) { return sys_fails() ? NULL : reallo
 
 void mb__sys_free(void *p) { free(p); }
 
+/* The cache of mappings given back by deleted instances (mb__sys_unmap_cached): a program (or
+ * a fuzzer) that makes and deletes pool instances by the thousand reuses warm pages instead of
+ * mapping, faulting in and unmapping (a TLB shootdown on every CPU the process ran on) each
+ * time. A spin lock: the critical sections are a few loads and stores. */
+#define CACHE_SLOTS 8
+static struct cached {
+    void *base;
+    size_t size, dirty;
+} g_cache[CACHE_SLOTS];
+static size_t g_ncached;
+static atomic_flag g_cache_lock = ATOMIC_FLAG_INIT;
+
+static void cache_lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&g_cache_lock, memory_order_acquire))
+        ;
+}
+static void cache_unlock(void) { atomic_flag_clear_explicit(&g_cache_lock, memory_order_release); }
+
+/* A cached mapping of size bytes aligned to align, zeroed and writable; NULL if none. */
+static void *cache_take(size_t size, size_t align)
+{
+    struct cached c = {NULL, 0, 0};
+    cache_lock();
+    for (size_t i = g_ncached; i-- > 0;) {
+        if (g_cache[i].size == size && (uintptr_t)g_cache[i].base % align == 0) {
+            c = g_cache[i];
+            g_cache[i] = g_cache[--g_ncached];
+            break;
+        }
+    }
+    cache_unlock();
+    if (c.base) {
+        mb__track_writable(c.base, c.size);
+        memset(c.base, 0, c.dirty); /* as a new mapping: zeroed */
+    }
+    return c.base;
+}
+
+void mb__sys_unmap_cached(void *p, size_t size, size_t dirty)
+{
+    if (!p)
+        return;
+    bool kept = false;
+    mb__track_noaccess(p, size); /* before it is shared: nobody's memory from now on */
+    cache_lock();
+    if (g_ncached < CACHE_SLOTS) {
+        g_cache[g_ncached++] = (struct cached){p, size, dirty < size ? dirty : size};
+        kept = true;
+    }
+    cache_unlock();
+    if (!kept) {
+        mb__track_writable(p, size); /* no poisoned shadow left for the next mapping */
+        munmap(p, size);
+    }
+}
+
 void *mb__sys_map_aligned(size_t size, size_t align)
 {
     size_t span;
     if (sys_fails() || !mb__add(size, align, &span))
         return NULL;
+    void *cached = cache_take(size, align);
+    if (cached)
+        return cached;
     /* Over-map by align, then trim the unaligned head and the tail. */
     uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)

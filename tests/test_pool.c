@@ -352,6 +352,71 @@ static void test_arena_cap(void)
 
 /* Every internal allocation (instance, name, arena map, descriptor, arena, large map, large
  * block) fails in turn: each failure is clean and the state stays consistent. */
+/* Memory given back to the cache comes back zeroed (the part ever written), aligned, before new
+ * memory is mapped; a full cache unmaps; an armed mb_internal_fail_after fails a map even when
+ * the cache could serve it; memory tools see cached memory as off limits. */
+static void test_arena_cache(void)
+{
+    enum { N = 12, CACHED = 8, SZ = 1 << 18 };
+    unsigned char *m[N];
+    /* Empty the cache (earlier tests deleted pools): it holds CACHED at most. */
+    for (int i = 0; i < CACHED; i++) {
+        m[i] = mb__sys_map_aligned(SZ, SZ);
+        ASSERT(m[i] != NULL);
+    }
+    for (int i = 0; i < CACHED; i++)
+        mb__sys_unmap(m[i], SZ);
+    for (int i = 0; i < N; i++) {
+        m[i] = mb__sys_map_aligned(SZ, SZ);
+        ASSERT(m[i] != NULL);
+        ASSERT_UEQ((uintptr_t)m[i] % SZ, 0);
+        memset(m[i], 0xAB, 2 * 4096);
+    }
+    for (int i = 0; i < N; i++)
+        mb__sys_unmap_cached(m[i], SZ, 2 * 4096); /* the first CACHED kept, the rest unmapped */
+#if defined(MB__TRACK_ASAN)
+    ASSERT(__asan_region_is_poisoned(m[0], SZ) == m[0]);
+#endif
+    mb_internal_fail_after(0);
+    ASSERT(mb__sys_map_aligned(SZ, SZ) == NULL); /* even with the cache full */
+    mb_internal_fail_never();
+    unsigned char *again[CACHED];
+    for (int i = 0; i < CACHED; i++) {
+        again[i] = mb__sys_map_aligned(SZ, SZ);
+        int from = -1;
+        for (int j = 0; j < CACHED; j++)
+            if (again[i] == m[j])
+                from = j;
+        ASSERT(from >= 0); /* served by the cache */
+        m[from] = NULL;    /* and only once */
+        for (size_t k = 0; k < 2 * 4096; k++)
+            ASSERT_EQ(again[i][k], 0);
+        memset(again[i], 1, SZ); /* all of it writable */
+    }
+    for (int i = 0; i < CACHED; i++)
+        mb__sys_unmap(again[i], SZ);
+    /* Pool instances made and deleted in turn reuse the same arena, and its blocks are whole. */
+    mb_alloc *a = mb_alloc_pool_new();
+    unsigned char *p = mb_malloc(a, 40);
+    ASSERT(a != NULL && p != NULL);
+    uintptr_t arena = (uintptr_t)p & ~(uintptr_t)(SZ - 1);
+    memset(p, 0x11, 40);
+    mb_free(a, p);
+    mb_alloc_delete(a);
+    a = mb_alloc_pool_new();
+    p = mb_malloc(a, 40);
+    ASSERT(a != NULL && p != NULL);
+    ASSERT_UEQ((uintptr_t)p & ~(uintptr_t)(SZ - 1), arena);
+#if defined(MB__TRACK_ASAN)
+    ASSERT(__asan_region_is_poisoned(p, 40) == NULL);
+    ASSERT(__asan_region_is_poisoned(p + 40, 1) != NULL);
+#endif
+    memset(p, 0x22, 40);
+    mb_free(a, p);
+    ASSERT_NO_VIOLATION();
+    mb_alloc_delete(a);
+}
+
 static void test_internal_failures(void)
 {
     for (uint64_t k = 0; k < 40; k++) {
@@ -427,6 +492,7 @@ int main(void)
     TEST_RUN(test_leak_at_delete);
     TEST_RUN(test_many_arenas);
     TEST_RUN(test_arena_cap);
+    TEST_RUN(test_arena_cache);
     TEST_RUN(test_internal_failures);
     TEST_RUN(test_injected_failures);
     puts("test_pool: all passed");
