@@ -6,7 +6,7 @@
 # another. Then the working tree's binary alone on one core and with -fork=2.
 #
 # usage: ci/fuzz-throughput.sh REV
-#   THROUGHPUT_SECONDS  per side-by-side run (default 480)
+#   THROUGHPUT_SECONDS  per side-by-side run (default 480; 0 skips them)
 #   FORK_SECONDS        per run of the one-core / -fork=2 comparison (default 180; 0 skips it)
 #   THROUGHPUT_TARGETS  default: every fuzz/fuzz_*.c
 #   -h, --help          this text
@@ -18,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/args.sh" # ci_die, ci_printable, ci_usage
 ci_operands "$@"
 [ ${#CI_OPERANDS[@]} -eq 1 ] || ci_die "usage: ci/fuzz-throughput.sh REV (see --help)"
 rev=${CI_OPERANDS[0]}
-ci_env_uint THROUGHPUT_SECONDS 480 1 86400
+ci_env_uint THROUGHPUT_SECONDS 480 0 86400
 ci_env_uint FORK_SECONDS 180 0 86400
 secs=$THROUGHPUT_SECONDS fsecs=$FORK_SECONDS
 export JOB_NAME=throughput
@@ -77,13 +77,13 @@ stats() {
   eps=$(sed -nE 's/^stat::average_exec_per_sec:[[:space:]]*([0-9]+).*/\1/p' "$log" | tail -n 1)
   runs=$(sed -nE 's/^stat::number_of_executed_units:[[:space:]]*([0-9]+).*/\1/p' "$log" | tail -n 1)
   rss=$(sed -nE 's/^stat::peak_rss_mb:[[:space:]]*([0-9]+).*/\1/p' "$log" | tail -n 1)
-  if [ -z "$eps" ]; then # -fork: the last status line
+  if [ -z "$eps" ]; then # -fork: the last status line ("#RUNS: cov: ... exec/s N ... time: Ts")
     last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1 || true)
     runs=$(sed -nE 's/^#([0-9]+):.*/\1/p' <<<"$last")
-    eps=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+    eps=$(sed -nE 's/.* time: ([0-9]+)s.*/\1/p' <<<"$last" | awk -v n="$runs" '$1 > 0 { printf "%d", n / $1 }')
     rss=$(grep -oE 'rss: [0-9]+Mb' "$log" | tr -dc '0-9\n' | sort -n | tail -n 1)
   fi
-  per=$(awk 'BEGIN { p = 0 } /^[0-9]+$/ { printf "%s%d", NR > 1 ? "," : "", ($1 - p) / 60; p = $1 }' \
+  per=$(awk 'BEGIN { p = 0 } /^[0-9]+$/ { printf "%s%d", (NR > 1 ? "," : ""), ($1 - p) / 60; p = $1 }' \
     "$out/$1/samples" 2>/dev/null || true)
   found=$(find "$out/$1" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \
     -o -name 'leak-*' \) | wc -l)
@@ -94,6 +94,7 @@ load_before=$(uptime)
 say "load before: $load_before"
 rows=()
 for t in "${targets[@]}"; do
+  [ "$secs" -gt 0 ] || break
   say "$t: before ($rev) and after side by side, ${secs}s"
   fuzz "$out/before-src" "$t" "$t-before" "$secs" &
   fuzz "$ROOT" "$t" "$t-after" "$secs" &
@@ -120,12 +121,14 @@ say "load after: $load_after"
 {
   echo "# Fuzzing throughput: $rev (before) and the working tree of $(git rev-parse --short HEAD) (after)"
   echo
-  echo "Side by side, ${secs}s per target, one process each (the two cores shared), the options"
-  echo "ci/fuzz.sh uses. exec/s: libFuzzer's average over the run."
-  echo
-  echo "| target | before exec/s | after exec/s | after/before | before runs | after runs | before peak RSS MB | after peak RSS MB | findings before / after | before exec/s per minute | after exec/s per minute |"
-  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|"
-  printf '%s\n' "${rows[@]}"
+  if [ ${#rows[@]} -gt 0 ]; then
+    echo "Side by side, ${secs}s per target, one process each (the two cores shared), the options"
+    echo "ci/fuzz.sh uses. exec/s: libFuzzer's average over the run."
+    echo
+    echo "| target | before exec/s | after exec/s | after/before | before runs | after runs | before peak RSS MB | after peak RSS MB | findings before / after | before exec/s per minute | after exec/s per minute |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|"
+    printf '%s\n' "${rows[@]}"
+  fi
   if [ ${#frows[@]} -gt 0 ]; then
     echo
     echo "The working tree alone, ${fsecs}s each: one process, then -fork=2 (two workers)."

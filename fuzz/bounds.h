@@ -43,10 +43,10 @@
  * and the churn that pushes a block out of a guard's quarantine (more than it holds). */
 #define MBF_MISUSE_SIZES 61
 #define MBF_MISUSE_LARGE 600
-#define MBF_CHURN 80
 /* How many freed blocks a guard's quarantine holds (src/guard.c, QUAR_BLOCKS): the next free
  * pushes the oldest out. */
 #define MBF_GUARD_QUARANTINE 64
+#define MBF_CHURN (MBF_GUARD_QUARANTINE + 1)
 /* A guarded block's layout (DESIGN.md section 4): a 32-byte header and a 16-byte front canary
  * before the user bytes, a 16-byte rear canary after them. */
 #define MBF_GUARD_HEADER 32

@@ -70,10 +70,15 @@ typedef struct record {
     uint8_t owner;  /* instance index */
     uint8_t state;
     uint32_t serial; /* of the owner instance */
-    uint64_t req_at, gone_at; /* run requests and the owner's departures when it was freed */
-    size_t size;     /* REC_FREED: the block's size when it was freed */
+    uint32_t req_at, gone_at; /* run requests and the owner's departures when it was freed */
+    uint32_t size;   /* REC_FREED: the block's size when it was freed (blocks are < 4 GiB) */
 } record;
-#define HIST_CAP 8192
+_Static_assert(sizeof(record) <= 32, "a record is half a cache line");
+/* The table of addresses: HIST_CAP slots, at most HIST_LIMIT addresses per input (then
+ * hist_full), so it stays under 3/8 full and a probe for an address not in it is short. */
+#define HIST_BITS 14
+#define HIST_CAP ((size_t)1 << HIST_BITS)
+#define HIST_LIMIT 6144
 
 typedef struct run {
     mbf_dialect d;

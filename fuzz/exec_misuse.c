@@ -315,12 +315,11 @@ static void delete_guard(run *r, int g)
 }
 
 /* Leaves a 1-byte block written after its free as the oldest of guard g's quarantine, so that
- * the next block freed into it pushes that one out: the quarantine flushed, the block freed and
- * written, then MBF_GUARD_QUARANTINE - 1 blocks freed after it. */
+ * the next block freed into it pushes that one out: the block freed and written, then
+ * MBF_GUARD_QUARANTINE - 1 blocks freed after it (whatever was older has been pushed out by
+ * then: every damage older than this op was found when it was made). */
 static void damaged_oldest(run *r, int g)
 {
-    for (int k = 0; k < MBF_CHURN; k++)
-        must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
     unsigned char *q = must_malloc(r, g, 1, "corrupt");
     must_free(r, g, q, 1);
     q[0] ^= 0x5A;

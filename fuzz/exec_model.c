@@ -489,7 +489,7 @@ MBF_NO_COVERAGE void hist_out(run *r, int f, void *p, size_t n)
 {
     record *e = hist_put(r, f, p, REC_FREED);
     if (e)
-        e->size = n;
+        e->size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; /* none is that large */
     if (is_guard(f)) /* in the quarantine, or back in the inner: the harness cannot tell */
         hist_put(r, f == MBF_F_GUARD_SYS ? MBF_I_INNER_SYS : MBF_I_INNER_POOL,
                  (unsigned char *)p - MBF_GUARD_FRONT, REC_UNKNOWN);
@@ -586,7 +586,7 @@ void release(run *r, slot *sl)
 
 MBF_NO_COVERAGE static record *hist_slot(run *r, uintptr_t a)
 {
-    size_t h = (size_t)((a >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 51) & (HIST_CAP - 1);
+    size_t h = (size_t)((a >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> (64 - HIST_BITS));
     while (r->hist[h].epoch == r->epoch && r->hist[h].addr != a)
         h = (h + 1) & (HIST_CAP - 1);
     return &r->hist[h];
@@ -598,7 +598,7 @@ MBF_NO_COVERAGE record *hist_put(run *r, int owner, const void *p, int state)
         return NULL;
     record *e = hist_slot(r, (uintptr_t)p);
     if (e->epoch != r->epoch) {
-        if (r->hist_n >= HIST_CAP / 4 * 3) {
+        if (r->hist_n >= HIST_LIMIT) {
             r->hist_full = true;
             return NULL;
         }
@@ -609,8 +609,8 @@ MBF_NO_COVERAGE record *hist_put(run *r, int owner, const void *p, int state)
     e->owner = (uint8_t)owner;
     e->state = (uint8_t)state;
     e->serial = r->serial[owner];
-    e->req_at = r->requests;
-    e->gone_at = owner < MBF_FAMILIES ? r->m[owner].gone : 0;
+    e->req_at = (uint32_t)r->requests; /* an input makes far fewer than 2^32 of either */
+    e->gone_at = owner < MBF_FAMILIES ? (uint32_t)r->m[owner].gone : 0;
     e->size = 0;
     return e;
 }
@@ -625,10 +625,10 @@ static unsigned freed_claim(const run *r, const record *e, const void *q)
 {
     int o = e->owner;
     if (o == MBF_F_POOL)
-        return r->requests != e->req_at ? V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE)
+        return (uint32_t)r->requests != e->req_at ? V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE)
                : mapped(q)              ? V_(MB_DOUBLE_FREE)
                                         : V_(MB_FOREIGN_FREE);
-    return r->m[o].gone - e->gone_at < MBF_FREED_MEMORY ? V_(MB_DOUBLE_FREE)
+    return (uint32_t)r->m[o].gone - e->gone_at < MBF_FREED_MEMORY ? V_(MB_DOUBLE_FREE)
                                                         : V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE);
 }
 
@@ -656,7 +656,7 @@ unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named)
     if (!alive || e->state == REC_UNKNOWN || e->owner >= MBF_FAMILIES)
         return any;
     unsigned v = freed_claim(r, e, q);
-    if (v == V_(MB_DOUBLE_FREE) && e->owner == x)
+    if (v == V_(MB_DOUBLE_FREE) && e->owner == x && e->size != UINT32_MAX)
         *named = e->size;
     return v;
 }

@@ -232,10 +232,11 @@ static void emit_corrupt(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i
         break;
     case MBF_FIND_CHECK: fputs("        mb_alloc_check(fam[g]);\n", o); break;
     case MBF_FIND_EVICT:
-        fprintf(o, "        for (int i = 0; i < %d; i++)\n            mb_free(fam[g], mb_malloc(fam[g], 1));\n",
-                MBF_CHURN);
-        if (op->a == MBF_REGION_FREED)
+        if (op->a == MBF_REGION_FREED) {
+            fprintf(o, "        for (int i = 0; i < %d; i++)\n            mb_free(fam[g], mb_malloc(fam[g], 1));\n",
+                    MBF_CHURN);
             break;
+        }
         /* a block written after its free, left the oldest in the quarantine; the free evicts it */
         fprintf(o, "        unsigned char *w = mb_malloc(fam[g], 1);\n        CHECK(w != NULL);\n"
                    "        mb_free(fam[g], w);\n        w[0] ^= 0x5A;\n"
