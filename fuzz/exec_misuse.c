@@ -314,6 +314,14 @@ static void delete_guard(run *r, int g)
     forget_instance(r, g);
 }
 
+/* n 1-byte blocks made and freed through guard g, each pushing the oldest out of its quarantine
+ * once it is full. */
+static void churn(run *r, int g, int n)
+{
+    for (int k = 0; k < n; k++)
+        must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
+}
+
 /* Leaves a 1-byte block written after its free as the oldest of guard g's quarantine, so that
  * the next block freed into it pushes that one out: the block freed and written, then
  * MBF_GUARD_QUARANTINE - 1 blocks freed after it (whatever was older has been pushed out by
@@ -323,8 +331,7 @@ static void damaged_oldest(run *r, int g)
     unsigned char *q = must_malloc(r, g, 1, "corrupt");
     must_free(r, g, q, 1);
     q[0] ^= 0x5A;
-    for (int k = 0; k < MBF_GUARD_QUARANTINE - 1; k++)
-        must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
+    churn(r, g, MBF_GUARD_QUARANTINE - 1);
 }
 
 static bool guard_has_live(const run *r, int g)
@@ -349,6 +356,8 @@ bool exec_corrupt(run *r, const mbf_op *op)
     /* A block whose damage was reported once is never reported again (until it is freed: its
      * stay in the quarantine is a new episode). */
     bool once = sl->reported && op->a != MBF_REGION_FREED;
+    /* a live block found by evict: its free reports its damage, then the eviction's */
+    bool twice = finder == MBF_FIND_EVICT && op->a != MBF_REGION_FREED;
     verify_slot(r, i);
     prepare(r, op->d);
     mb_alloc *a = inst_of(r, g);
@@ -361,13 +370,12 @@ bool exec_corrupt(run *r, const mbf_op *op)
     case MBF_FIND_REALLOC: raw_realloc(r, i, n); break;
     case MBF_FIND_CHECK: mb_alloc_check(a); break;
     case MBF_FIND_EVICT:
-        if (op->a != MBF_REGION_FREED) { /* the block's free finds its damage, then evicts */
+        if (twice) { /* the block's free finds its damage, then evicts */
             damaged_oldest(r, g);
             release(r, sl);
-            break;
+        } else {
+            churn(r, g, MBF_CHURN);
         }
-        for (int k = 0; k < MBF_CHURN; k++)
-            must_free(r, g, must_malloc(r, g, 1, "corrupt"), 1);
         break;
     default:
         leak = guard_has_live(r, g);
@@ -377,7 +385,7 @@ bool exec_corrupt(run *r, const mbf_op *op)
     r->reenter = false;
     if (leak)
         expect_reports(r, V_(MB_LEAK), once ? -1 : (int)kind, "corrupt");
-    else if (finder == MBF_FIND_EVICT && op->a != MBF_REGION_FREED)
+    else if (twice)
         expect_reports(r, V_(once ? MB_USE_AFTER_FREE : kind), once ? -1 : MB_USE_AFTER_FREE, "corrupt");
     else
         expect_reports(r, once ? 0 : V_(kind), -1, "corrupt");

@@ -634,8 +634,8 @@ static unsigned freed_claim(const run *r, const record *e, const void *q)
 
 /* The violations family x may report for q, which it was handed to free or resize; 0 if q is
  * one of x's live blocks. *named: the size a double free report must name (the block's size when
- * it was last freed at q), when x itself freed it and certainly remembers it; else SIZE_MAX. From the contract: a block live in another instance is a mismatched
- * free, a freed one a double free, anything else foreign -- no block start is ever misaligned,
+ * it was last freed at q), when x itself freed it and certainly remembers it; else SIZE_MAX.
+ * From the contract: a block live in another instance is a mismatched free, a freed one a double free, anything else foreign -- no block start is ever misaligned,
  * and an address no instance handed out in this input is no block. Where an instance may no
  * longer know (a freed address reused or forgotten, an instance deleted, a guard's inner block
  * whose quarantine the harness cannot see) the violations it may then say are allowed. */

@@ -67,9 +67,9 @@
  * An arena whose pools are all empty is returned to the OS, except that one such arena is kept
  * as a spare to avoid map/unmap churn. A deleted instance's arenas go to a process-wide cache of
  * a few (sys.c, mb__sys_unmap_cached) that the next new arena is taken from, so programs that
- * make and delete instances often (a fuzzer: every input) do not fault in fresh pages each time. A double free of a block whose pool was recycled for
- * another class, or whose arena was returned, is still refused but may be reported as a foreign
- * free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
+ * make and delete instances often (a fuzzer: every input) do not fault in fresh pages each time.
+ * A double free of a block whose pool was recycled for another class, or whose arena was
+ * returned, is still refused but may be reported as a foreign free. Large blocks keep a ring of recently freed addresses so a second free of one is reported
  * as a double free rather than a foreign one.
  *
  * A pointer that is not ours is attributed through the registry (registry.c): another instance

@@ -96,7 +96,7 @@ void mb__sys_unmap_cached(void *p, size_t size, size_t dirty)
     cache_unlock();
     if (!kept) {
         mb__track_writable(p, size); /* no poisoned shadow left for the next mapping */
-        munmap(p, size);
+        mb__sys_unmap(p, size);
     }
 }
 

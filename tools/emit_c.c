@@ -207,6 +207,12 @@ static void emit_bad_free(FILE *o, const mbf_op *op, const mbf_trace *t, size_t 
     fprintf(o, "        reenter = 0;\n        EXPECT_DONE(%d);\n    }\n", t->count[i]);
 }
 
+/* n 1-byte blocks made and freed through guard g (the executor's churn, exec_misuse.c). */
+static void emit_churn(FILE *o, int n)
+{
+    fprintf(o, "        for (int i = 0; i < %d; i++)\n            mb_free(fam[g], mb_malloc(fam[g], 1));\n", n);
+}
+
 static void emit_corrupt(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i)
 {
     int s = op->slot, finder = mbf_corrupt_finder(op);
@@ -233,15 +239,14 @@ static void emit_corrupt(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i
     case MBF_FIND_CHECK: fputs("        mb_alloc_check(fam[g]);\n", o); break;
     case MBF_FIND_EVICT:
         if (op->a == MBF_REGION_FREED) {
-            fprintf(o, "        for (int i = 0; i < %d; i++)\n            mb_free(fam[g], mb_malloc(fam[g], 1));\n",
-                    MBF_CHURN);
+            emit_churn(o, MBF_CHURN);
             break;
         }
         /* a block written after its free, left the oldest in the quarantine; the free evicts it */
-        fprintf(o, "        unsigned char *w = mb_malloc(fam[g], 1);\n        CHECK(w != NULL);\n"
-                   "        mb_free(fam[g], w);\n        w[0] ^= 0x5A;\n"
-                   "        for (int i = 0; i < %d; i++)\n            mb_free(fam[g], mb_malloc(fam[g], 1));\n"
-                   "        release(%d);\n", MBF_GUARD_QUARANTINE - 1, s);
+        fputs("        unsigned char *w = mb_malloc(fam[g], 1);\n        CHECK(w != NULL);\n"
+              "        mb_free(fam[g], w);\n        w[0] ^= 0x5A;\n", o);
+        emit_churn(o, MBF_GUARD_QUARANTINE - 1);
+        fprintf(o, "        release(%d);\n", s);
         break;
     default:
         fputs("        deleting = g;\n        mb_alloc_delete(fam[g]);\n        deleting = -1;\n        fam[g] = mb_alloc_guard_new(g == 2 ? inner_sys : inner_pool);\n"
