@@ -217,7 +217,7 @@ static void emit_corrupt(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i
 {
     int s = op->slot, finder = mbf_corrupt_finder(op);
     mb_violation kind;
-    fprintf(o, "    {\n        disarm();\n        reenter = %d;\n        int g = famof[%d];\n", op->d, s);
+    fprintf(o, "    {\n        disarm();\n        reenter = %d;\n        int g = famof[%d];\n        (void)g;\n", op->d, s);
     fprintf(o, "        unsigned char *b = raw[%d];\n        size_t n = size[%d];\n        (void)n;\n", s, s);
     fputs("        ", o);
     mask(o, t->allowed[i]);
