@@ -48,7 +48,9 @@ check bash -c "export PKG_CONFIG_PATH='$pcdir'; \
 # reentering violation handler, built against the installed shared library only.
 emitted() {
   local input
-  for input in corpus/fuzz_guard/sys-fail corpus/fuzz_guard/reenter-mismatched-free-1 corpus/fuzz_guard/corrupt-pool corpus/fuzz_guard/corrupt-evict-order; do
+  for input in corpus/fuzz_guard/sys-fail corpus/fuzz_guard/reenter-mismatched-free-1 \
+    corpus/fuzz_guard/corrupt-pool corpus/fuzz_guard/corrupt-evict-order \
+    corpus/fuzz_guard/reenter-mismatched-free-reused-64; do
     build/release/tools/membuf-ops -t fuzz_guard emit-c "$input" >"$tmp/emitted.c" || return 1
     # shellcheck disable=SC2046 # pkg-config's flags are meant to be split into words
     cc -std=c11 -Wall -Wextra -Werror "$tmp/emitted.c" \

@@ -153,6 +153,9 @@ void release(run *r, slot *sl);
 void ensure_cap(const run *r, slot *sl, size_t n);
 /* The memory tools' view. */
 void check_block_tools(const run *r, int f, const unsigned char *p, size_t n, const char *what);
+/* A block a harness allocator keeps: off limits to the tool (hide), usable again (show). */
+void tool_hide(const void *p, size_t n);
+void tool_show(const void *p, size_t n);
 /* What a pointer handed to family x is: the violations allowed (bit per mb_violation), 0 if it
  * is one of x's live blocks. */
 unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named);

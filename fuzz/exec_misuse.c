@@ -89,41 +89,81 @@ static void prepare(run *r, bool reenter)
 
 /* ---- misuse: the scenarios ----------------------------------------------------------- */
 
+/* The skewed allocator (scenario.h): its mode, and the block it keeps while recycling. */
+typedef struct skewer {
+    unsigned mode;
+    unsigned char *kept; /* a block as the allocator hands it out, or NULL */
+} skewer;
+
 typedef struct scene {
     unsigned char *v[2];
     size_t size[2];
     unsigned char local[MBF_LOCAL_BYTES];
-    mb_alloc *temp;
+    mb_alloc *temp, *twin;
     int temp_inner; /* the family under the scenario's guard; -1 for its skewed custom instance */
-    unsigned skew;  /* the skewed allocator's mode */
+    skewer skew;
 } scene;
 
-/* The skewed allocator (scenario.h). */
-static void *skew_block(size_t n, bool off)
+static size_t skew_size(const unsigned char *u)
 {
+    size_t n;
+    memcpy(&n, u - 16, sizeof n);
+    return n;
+}
+
+static void skew_release(unsigned char *u) { free(u - u[-1]); }
+
+/* Gives the kept block back to libc. */
+static void skew_flush(skewer *k)
+{
+    if (!k->kept)
+        return;
+    tool_show(k->kept, skew_size(k->kept));
+    skew_release(k->kept);
+    k->kept = NULL;
+}
+
+static void *skew_block(skewer *k, size_t n, bool off)
+{
+    unsigned char *u = k->kept;
+    if ((k->mode & MBF_SKEW_RECYCLE) && u && skew_size(u) == n && u[-1] == (off ? 24 : 16)) {
+        k->kept = NULL;
+        tool_show(u, n);
+        return u;
+    }
     unsigned char *raw = malloc(n + 32);
     if (!raw)
         return NULL;
-    unsigned char *u = raw + (off ? 24 : 16);
+    u = raw + (off ? 24 : 16);
     memcpy(u - 16, &n, sizeof n);
     u[-1] = (unsigned char)(u - raw);
     return u;
 }
 
-static void *skew_malloc(void *ctx, size_t n) { return skew_block(n, *(unsigned *)ctx & 1); }
+static void *skew_malloc(void *ctx, size_t n)
+{
+    skewer *k = ctx;
+    return skew_block(k, n, k->mode & 1);
+}
 
 static void skew_free(void *ctx, void *p)
 {
-    (void)ctx;
+    skewer *k = ctx;
     unsigned char *u = p;
-    free(u - u[-1]);
+    if (!(k->mode & MBF_SKEW_RECYCLE)) {
+        skew_release(u);
+        return;
+    }
+    skew_flush(k);
+    tool_hide(u, skew_size(u));
+    k->kept = u;
 }
 
 static void *skew_realloc(void *ctx, void *p, size_t n)
 {
-    unsigned char *u = p, *q = skew_block(n, *(unsigned *)ctx & 2);
-    size_t old;
-    memcpy(&old, u - 16, sizeof old);
+    skewer *k = ctx;
+    unsigned char *u = p, *q = skew_block(k, n, k->mode & 2);
+    size_t old = skew_size(u);
     if (!q)
         return NULL;
     memcpy(q, u, old < n ? old : n);
@@ -133,7 +173,10 @@ static void *skew_realloc(void *ctx, void *p, size_t n)
 
 static const mb_alloc_vtable skew_vt = {skew_malloc, skew_realloc, skew_free};
 
-static mb_alloc *scene_inst(run *r, scene *sc, int i) { return i == MBF_I_TEMP ? sc->temp : inst_of(r, i); }
+static mb_alloc *scene_inst(run *r, scene *sc, int i)
+{
+    return i == MBF_I_TEMP ? sc->temp : i == MBF_I_TWIN ? sc->twin : inst_of(r, i);
+}
 
 static unsigned char *scene_ptr(scene *sc, const mbf_step *s)
 {
@@ -146,8 +189,9 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
     unsigned char *p;
     switch (s->kind) {
     case MBF_S_MALLOC:
-        if (s->inst == MBF_I_TEMP && sc->temp_inner < 0) {
-            p = mb_malloc(sc->temp, s->n);
+    case MBF_S_MALLOC_AGAIN:
+        if (s->inst >= MBF_I_TEMP && sc->temp_inner < 0) {
+            p = mb_malloc(scene_inst(r, sc, s->inst), s->n);
             if (!p)
                 fail(r, "%s: mb_malloc(%zu) on a custom instance failed", what, s->n);
         } else if (s->inst == MBF_I_TEMP) { /* its inner block is a block of the family under it */
@@ -160,12 +204,14 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         } else {
             p = must_malloc(r, s->inst, s->n, what);
         }
+        if (s->kind == MBF_S_MALLOC_AGAIN && p != sc->v[MBF_V_P])
+            fail(r, "%s: the skewed allocator did not hand out the block it kept", what);
         sc->v[s->var] = p;
         sc->size[s->var] = s->n;
         break;
     case MBF_S_FREE:
-        if (s->inst == MBF_I_TEMP)
-            mb_free(sc->temp, scene_ptr(sc, s));
+        if (s->inst >= MBF_I_TEMP)
+            mb_free(scene_inst(r, sc, s->inst), scene_ptr(sc, s));
         else
             must_free(r, s->inst, scene_ptr(sc, s), sc->size[s->var]);
         break;
@@ -200,7 +246,12 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
             fail(r, "%s: cannot create a custom instance", what);
         break;
     }
-    case MBF_S_SKEW: sc->skew = s->x; break;
+    case MBF_S_NEW_TWIN:
+        sc->twin = mb_alloc_custom_new(&skew_vt, &sc->skew, "twin");
+        if (!sc->twin)
+            fail(r, "%s: cannot create a custom instance", what);
+        break;
+    case MBF_S_SKEW: sc->skew.mode = s->x; break;
     case MBF_S_MALLOC_NULL:
         if (mb_malloc(scene_inst(r, sc, s->inst), s->n))
             fail(r, "%s: mb_malloc(%zu) succeeded, want a failure", what, s->n);
@@ -214,7 +265,8 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         break;
     case MBF_S_DELETE:
         mb_alloc_delete(sc->temp);
-        sc->temp = NULL;
+        mb_alloc_delete(sc->twin);
+        sc->temp = sc->twin = NULL;
         if (sc->temp_inner < 0)
             break;
         /* the guard reported the leak, then gave its blocks back to the family under it */
@@ -239,6 +291,7 @@ bool exec_misuse(run *r, const mbf_op *op)
     memset(&sc, 0, sizeof sc);
     for (size_t k = 0; k < steps.n; k++)
         run_step(r, &sc, &steps.steps[k], mbf_violation_names[op->a % MBF_NMISUSE]);
+    skew_flush(&sc.skew);
     r->reenter = false;
     return true;
 }

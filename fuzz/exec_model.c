@@ -112,6 +112,19 @@ static bool addressable(const void *p, size_t n) { return (void)p, (void)n, true
 static bool off_limits(const void *p) { return (void)p, true; }
 #endif
 
+/* A harness allocator's block it keeps for reuse: off limits to the memory tool while kept
+ * (tool_hide), usable again when handed out (tool_show). */
+#if defined(MBF_TOOL_ASAN)
+void tool_hide(const void *p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
+void tool_show(const void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
+#elif defined(MEMBUF_VALGRIND)
+void tool_hide(const void *p, size_t n) { (void)VALGRIND_MAKE_MEM_NOACCESS(p, n); }
+void tool_show(const void *p, size_t n) { (void)VALGRIND_MAKE_MEM_UNDEFINED(p, n); }
+#else
+void tool_hide(const void *p, size_t n) { (void)p, (void)n; }
+void tool_show(const void *p, size_t n) { (void)p, (void)n; }
+#endif
+
 /* Whether the page holding p is mapped: a pool arena returned to the system is not, and ASan
  * shows its shadow as addressable. (mincore reads nothing at p, so Memcheck has nothing to say.) */
 static bool mapped(const void *p)

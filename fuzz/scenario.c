@@ -10,6 +10,12 @@
  *              pool, whose own checks must report them (double-free-late: a realloc of the freed
  *              block; mismatched: freed through the guards' inner pool); bit 6 then makes the
  *              block a large one (not for mismatched-free)
+ *   bit 6      mismatched-free (bit 7 clear): an address reused across instances instead of the
+ *              guards: the skewed allocator recycling (scenario.h), a custom instance frees a
+ *              block and the allocator hands the address out again; bit 1 clear, to the twin,
+ *              and the first instance frees the address once more: its own memory of the free
+ *              must not outweigh the twin's live block; bit 1 set, to the same instance, and the
+ *              address is freed through the system family: the live block outweighs the old free
  *   misaligned: a custom allocator returns a block off the 16-byte alignment: bit 0 set, from
  *              malloc (the request fails); else from realloc, and bit 1 set, the malloc that
  *              should move it is off too (the block is handed out as it is); resized to
@@ -53,6 +59,25 @@ static mbf_step poke(mbf_step_kind k, long off, uint8_t x)
     mbf_step st = step(k, 0, MBF_V_P, off, 0);
     st.x = x;
     return st;
+}
+
+/* A mismatched free of an address reused across instances (bit 6). */
+static void reused_scenario(unsigned a, size_t n, mbf_scenario *s)
+{
+    const int T = MBF_I_TEMP, owner = (a & 2) ? MBF_I_TEMP : MBF_I_TWIN;
+    mbf_step recycle = step(MBF_S_SKEW, 0, 0, 0, 0);
+    recycle.x = MBF_SKEW_RECYCLE;
+    add(s, step(MBF_S_NEW_SKEWED, T, 0, 0, 0));
+    add(s, recycle);
+    add(s, step(MBF_S_NEW_TWIN, MBF_I_TWIN, 0, 0, 0));
+    add(s, step(MBF_S_MALLOC, T, MBF_V_P, 0, n));
+    add(s, step(MBF_S_FREE, T, MBF_V_P, 0, 0));
+    add(s, step(MBF_S_MALLOC_AGAIN, owner, MBF_V_Q, 0, n));
+    add(s, step(MBF_S_BAD_FREE, (a & 2) ? MBF_F_SYSTEM : T, MBF_V_Q, 0, 0));
+    add(s, expect(MB_MISMATCHED_FREE));
+    add(s, step(MBF_S_FREE, owner, MBF_V_Q, 0, 0));
+    add(s, step(MBF_S_DELETE, T, 0, 0, 0));
+    add(s, expect(-1));
 }
 
 /* Aimed at the plain pool (bit 7). */
@@ -118,6 +143,10 @@ void mbf_misuse_scenario(const mbf_op *op, mbf_scenario *s)
         add(s, expect(MB_DOUBLE_FREE));
         break;
     case MBF_MISMATCHED_FREE:
+        if (a & 0x40) {
+            reused_scenario(a, n, s);
+            break;
+        }
         add(s, step(MBF_S_MALLOC, g, MBF_V_P, 0, n));
         add(s, step(MBF_S_BAD_FREE, o, MBF_V_P, 0, 0));
         add(s, expect(MB_MISMATCHED_FREE));

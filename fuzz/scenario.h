@@ -10,10 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The instances a step names: the five families, the guards' inner instances, and the
- * scenario's own instance (a guard made by NEW_GUARD over a family, or a custom instance made by
- * NEW_SKEWED; gone after DELETE). */
-enum { MBF_I_INNER_SYS = MBF_FAMILIES, MBF_I_INNER_POOL, MBF_I_TEMP, MBF_NINST_ALL };
+/* The instances a step names: the five families, the guards' inner instances, the scenario's
+ * own instance (a guard made by NEW_GUARD over a family, or a custom instance made by
+ * NEW_SKEWED) and its twin (NEW_TWIN: a second custom instance over the same skewed allocator);
+ * both gone after DELETE. */
+enum { MBF_I_INNER_SYS = MBF_FAMILIES, MBF_I_INNER_POOL, MBF_I_TEMP, MBF_I_TWIN, MBF_NINST_ALL };
 
 /* What a step's pointer is: the block the scenario allocated (P), its second one (Q), or a local
  * array of MBF_LOCAL_BYTES on the stack; plus the step's offset. */
@@ -36,6 +37,9 @@ typedef enum mbf_step_kind {
     MBF_S_REALLOC,     /* var = mb_realloc(inst, var, n); must succeed */
     MBF_S_DELETE,      /* mb_alloc_delete(the scenario's instance) */
     MBF_S_EXPECT,      /* exactly one report since the last EXPECT, of kind (-1: none) */
+    MBF_S_NEW_TWIN,    /* the twin: a second custom instance over the skewed allocator */
+    MBF_S_MALLOC_AGAIN, /* var = mb_malloc(inst, n); must succeed and return the address P
+                           had (the skewed allocator hands out the block it kept) */
 } mbf_step_kind;
 
 typedef struct mbf_step {
@@ -52,11 +56,16 @@ typedef struct mbf_step {
 /* The skewed allocator: libc, but with x's bit 0 set its malloc and with bit 1 its realloc
  * return blocks 8 bytes off the 16-byte alignment. Each block has 16 bytes before it for the
  * allocator's own use: its size at block - 16, the offset from libc's block at block - 1. Its
- * instance's name has control characters and is longer than a report (escaped, cut). */
+ * instance's name has control characters and is longer than a report (escaped, cut). With bit 2
+ * set it recycles: its free keeps the block (off limits to the memory tool; a block it kept
+ * before is then given back to libc) and its next malloc of the same size and offset hands the
+ * kept block out again, to whichever instance over it asks: one address, reused across
+ * instances. The kept block goes back to libc when the scenario ends. */
+#define MBF_SKEW_RECYCLE 4
 #define MBF_SKEW_NAME_HEAD "skewed\t\x01\n"
 #define MBF_SKEW_NAME_LEN 1110
 
-#define MBF_MAX_STEPS 10
+#define MBF_MAX_STEPS 12
 typedef struct mbf_scenario {
     mbf_step steps[MBF_MAX_STEPS];
     size_t n;

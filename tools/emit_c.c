@@ -32,16 +32,25 @@ static const char prelude[] =
 /* The second half (one string literal would be longer than C compilers must take). */
 static const char prelude_more[] =
     "/* A skewed allocator: libc, but with mode bit 0 its malloc, with bit 1 its realloc return\n"
-    " * blocks 8 bytes off the 16-byte alignment (size at block - 16, offset at block - 1). */\n"
-    "static unsigned skew;\n"
-    "static void *skew_block(size_t n, int off)\n{\n    unsigned char *base = malloc(n + 32);\n"
-    "    if (!base) return NULL;\n    unsigned char *u = base + (off ? 24 : 16);\n"
+    " * blocks 8 bytes off the 16-byte alignment (size at block - 16, offset at block - 1); with\n"
+    " * bit 2 its free keeps the block and its next malloc of the same size and offset hands it\n"
+    " * out again, to whichever instance over it asks. */\n"
+    "static unsigned skew;\nstatic unsigned char *kept;\n"
+    "static size_t skew_size(const unsigned char *u)\n{\n    size_t n;\n    memcpy(&n, u - 16, sizeof n);\n    return n;\n}\n"
+    "static void skew_flush(void)\n{\n    if (kept)\n        free(kept - kept[-1]);\n    kept = NULL;\n}\n"
+    "static void *skew_block(size_t n, int off)\n{\n    unsigned char *u = kept;\n"
+    "    if ((skew & 4) && u && skew_size(u) == n && u[-1] == (off ? 24 : 16)) {\n"
+    "        kept = NULL;\n        return u;\n    }\n"
+    "    unsigned char *base = malloc(n + 32);\n"
+    "    if (!base) return NULL;\n    u = base + (off ? 24 : 16);\n"
     "    memcpy(u - 16, &n, sizeof n);\n    u[-1] = (unsigned char)(u - base);\n    return u;\n}\n"
     "static void *skew_malloc(void *c, size_t n) { (void)c; return skew_block(n, skew & 1); }\n"
-    "static void skew_free(void *c, void *p) { unsigned char *u = p; (void)c; free(u - u[-1]); }\n"
+    "static void skew_free(void *c, void *p)\n{\n    unsigned char *u = p;\n    (void)c;\n"
+    "    if (!(skew & 4)) {\n        free(u - u[-1]);\n        return;\n    }\n"
+    "    skew_flush();\n    kept = u;\n}\n"
     "static void *skew_realloc(void *c, void *p, size_t n)\n{\n"
-    "    unsigned char *u = p, *q = skew_block(n, skew & 2);\n    size_t old;\n"
-    "    memcpy(&old, u - 16, sizeof old);\n    if (!q) return NULL;\n"
+    "    unsigned char *u = p, *q = skew_block(n, skew & 2);\n    size_t old = skew_size(u);\n"
+    "    if (!q) return NULL;\n"
     "    memcpy(q, u, old < n ? old : n);\n    skew_free(c, p);\n    return q;\n}\n"
     "static const mb_alloc_vtable skew_vt = {skew_malloc, skew_realloc, skew_free};\n\n"
     "/* Empties the slot first: a handler that calls back in must not free it again. */\n"
@@ -74,7 +83,7 @@ static const char prelude_more[] =
     "    fam[4] = mb_alloc_custom_new(&vt, NULL, \"custom\");\n"
     "    for (int f = 0; f < 5; f++)\n        CHECK(fam[f] != NULL);\n"
     "    mb_rng rng;\n    mb_status st;\n    unsigned char *p = NULL, *q = NULL;\n"
-    "    mb_alloc *t = NULL;\n    (void)st, (void)rng, (void)p, (void)q, (void)t, (void)size, (void)last;\n";
+    "    mb_alloc *t = NULL, *t2 = NULL;\n    (void)st, (void)rng, (void)p, (void)q, (void)t, (void)t2, (void)size, (void)last;\n";
 
 static const char *const inner_of[MBF_FAMILIES] = {"", "", "inner_sys", "inner_pool", ""};
 static const char *const ctor[MBF_FAMILIES] = {
@@ -86,7 +95,7 @@ static void instance(FILE *o, int i)
     if (i < MBF_FAMILIES)
         fprintf(o, "fam[%d]", i);
     else
-        fputs(i == MBF_I_INNER_SYS ? "inner_sys" : i == MBF_I_INNER_POOL ? "inner_pool" : "t", o);
+        fputs(i == MBF_I_INNER_SYS ? "inner_sys" : i == MBF_I_INNER_POOL ? "inner_pool" : i == MBF_I_TWIN ? "t2" : "t", o);
 }
 
 static void pointer(FILE *o, const mbf_step *s)
@@ -123,9 +132,12 @@ static void emit_misuse(FILE *o, const mbf_op *op)
         fputs("    ", o);
         switch (s->kind) {
         case MBF_S_MALLOC:
+        case MBF_S_MALLOC_AGAIN:
             fprintf(o, "%s = mb_malloc(", v);
             instance(o, s->inst);
             fprintf(o, ", %zu);\n    CHECK(%s != NULL);\n", s->n, v);
+            if (s->kind == MBF_S_MALLOC_AGAIN)
+                fprintf(o, "    CHECK(%s == p); /* the block the skewed allocator kept */\n", v);
             break;
         case MBF_S_FREE:
         case MBF_S_BAD_FREE:
@@ -167,6 +179,7 @@ static void emit_misuse(FILE *o, const mbf_op *op)
             fprintf(o, "\", %zu);\n        name[%d] = 0;\n", strlen(MBF_SKEW_NAME_HEAD), MBF_SKEW_NAME_LEN);
             fputs("        t = mb_alloc_custom_new(&skew_vt, NULL, name);\n        CHECK(t != NULL);\n        skew = 0;\n    }\n", o);
             break;
+        case MBF_S_NEW_TWIN: fputs("t2 = mb_alloc_custom_new(&skew_vt, NULL, \"twin\");\n    CHECK(t2 != NULL);\n", o); break;
         case MBF_S_SKEW: fprintf(o, "skew = %u;\n", s->x); break;
         case MBF_S_MALLOC_NULL:
             fputs("CHECK(mb_malloc(", o);
@@ -178,13 +191,14 @@ static void emit_misuse(FILE *o, const mbf_op *op)
             instance(o, s->inst);
             fprintf(o, ", %s, %zu);\n    CHECK(%s != NULL);\n", v, s->n, v);
             break;
-        case MBF_S_DELETE: fputs("mb_alloc_delete(t);\n", o); break;
+        case MBF_S_DELETE: fputs("mb_alloc_delete(t);\n    mb_alloc_delete(t2);\n    t2 = NULL;\n", o); break;
         case MBF_S_EXPECT:
             fprintf(o, "EXPECT_DONE(%d);\n", s->expect >= 0);
             open = false;
             break;
         }
     }
+    fputs("    skew_flush(); /* the block the skewed allocator kept goes back to libc */\n", o);
 }
 
 static void emit_bad_free(FILE *o, const mbf_op *op, const mbf_trace *t, size_t i)
