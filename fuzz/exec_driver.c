@@ -378,9 +378,15 @@ int mbf_fuzz_one(mbf_dialect d, const uint8_t *data, size_t size)
  * of freed blocks: an input frees a few MiB at most (bounds.h: 1.5 MiB of requests, instances of
  * a few KiB each), so 16 MiB still holds every block freed in the input and the ones before it,
  * while a small quarantine keeps the memory ASan cycles through warm: the default 256 MiB made
- * every allocation of the harness touch fresh pages, and the fuzzer's memory climb. */
+ * every allocation of the harness touch fresh pages, and the fuzzer's memory climb. For the same
+ * reason ASan keeps the pages it has instead of giving idle ones back to the system every few
+ * seconds (each madvise a TLB flush on every core, each page then faulted in again: a twentieth
+ * of a fuzz_guard execution); the memory in use stays what the bounds make it. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1:quarantine_size_mb=16"; }
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1:quarantine_size_mb=16:allocator_release_to_os_interval_ms=-1";
+}
 const char *__msan_default_options(void);
 const char *__msan_default_options(void) { return "allocator_may_return_null=1"; }
 const char *__tsan_default_options(void);
