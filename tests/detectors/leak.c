@@ -29,43 +29,63 @@ static const det_program programs[] = {
 
 static mb_alloc *g_alloc; /* LONGLIVED: process lifetime; never deleted */
 
-/* Overwrites the stack the helper used, so no stale copy of its pointer survives there. */
+/* The helpers below run through below_cushion, then the caller calls scrub_stack: the helper's
+ * frames (and its callees') then lie where scrub_stack's pad will be, not in the parts of
+ * scrub_stack's own frame its pad does not cover (return address, saved registers, redzones and
+ * alignment under ASan), so no stale copy of the helper's pointers survives on the stack. */
+static __attribute__((noinline)) void below_cushion(void (*helper)(void *arg), void *arg)
+{
+    volatile unsigned char cushion[1024];
+    cushion[0] = 0;
+    helper(arg);
+    det_sink = cushion[0];
+}
+
 static __attribute__((noinline)) void scrub_stack(void)
 {
-    volatile unsigned char pad[4096];
+    volatile unsigned char pad[16384];
     memset((void *)pad, 0, sizeof pad);
 }
 
-static __attribute__((noinline)) double temporary_work(int family, size_t n)
+struct work {
+    int family;
+    size_t n;
+    double sum;
+};
+
+static void temporary_work(void *arg)
 {
+    struct work *w = arg;
     mb_alloc *inner;
-    mb_alloc *tmp = det_family_new(family, &inner);
-    double *d = det_need(mb_malloc(tmp, n * sizeof *d), "mb_malloc");
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
+    mb_alloc *tmp = det_family_new(w->family, &inner);
+    double *d = det_need(mb_malloc(tmp, w->n * sizeof *d), "mb_malloc");
+    w->sum = 0;
+    for (size_t i = 0; i < w->n; i++) {
         d[i] = (double)i;
-        sum += d[i];
+        w->sum += d[i];
     }
     if (det_clean) {
         mb_free(tmp, d);
         mb_alloc_delete(tmp);
     }
-    return sum;
 }
 
 static int instance(const det_program *p)
 {
     mb_alloc *sys = det_need(mb_alloc_system_new(), "mb_alloc_system_new");
     double *keep = det_need(mb_malloc(sys, 16), "mb_malloc");
-    keep[0] = temporary_work(p->family, det_opaque(6));
+    struct work w = {p->family, det_opaque(6), 0};
+    below_cushion(temporary_work, &w);
+    keep[0] = w.sum;
     scrub_stack();
     det_sink = keep[0] == 15.0;
     mb_free(sys, keep);
     return DET_FINISH(sys);
 }
 
-static __attribute__((noinline)) void checksum_scratch(mb_alloc *a)
+static void checksum_scratch(void *arg)
 {
+    mb_alloc *a = arg;
     unsigned char *p = det_need(mb_malloc(a, det_opaque(48)), "mb_malloc");
     memset(p, 0x5a, 48);
     det_sink = p[47];
@@ -77,7 +97,7 @@ static int longlived(const det_program *p)
 {
     mb_alloc *inner;
     g_alloc = det_family_new(p->family, &inner);
-    checksum_scratch(g_alloc);
+    below_cushion(checksum_scratch, g_alloc);
     scrub_stack();
     det_oracle(g_alloc, 1, 1);
     return 0;
@@ -86,7 +106,7 @@ static int longlived(const det_program *p)
 static void leak(mb_alloc *a, const det_program *p)
 {
     (void)p;
-    checksum_scratch(a);
+    below_cushion(checksum_scratch, a);
     scrub_stack();
 }
 
