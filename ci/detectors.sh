@@ -211,31 +211,33 @@ say "+ running $(wc -l <"$tasks") detector runs, $JOBS at a time (logs in $LOGS)
 xargs -P "$JOBS" -n 16 bash -c 'while [ $# -ge 4 ]; do run_one "$1" "$2" "$3" "$4"; shift 4; done' _ \
   <"$tasks"
 
-# What each run reported: ran[PROG.VARIANT.BUILD]=STATUS, said[PROG.VARIANT.DETECTOR]=1, and
-# broken[PROG.VARIANT.BUILD]=1 for a program-error.
-declare -A ran said broken
-while read -r prog variant build st words; do
-  ran[$prog.$variant.$build]=$st
+# What each run reported (said[PROG.VARIANT.DETECTOR]=1). A run that left no result, hit the
+# time limit, found no program to run, failed by itself, or (a clean twin) exited non-zero, is a
+# failure whatever it printed.
+declare -A said
+while read -r prog variant build _; do
+  key=$prog.$variant.$build
+  if [ ! -f "$LOGS/$key.res" ]; then
+    fail "$key: no result (see $LOGS/$key.out)"
+    continue
+  fi
+  read -r _ _ _ st words <"$LOGS/$key.res"
+  broken=0
   for w in $words; do
-    if [ "$w" = program-error ]; then broken[$prog.$variant.$build]=1; else said[$prog.$variant.$w]=1; fi
+    if [ "$w" = program-error ]; then broken=1; else said[$prog.$variant.$w]=1; fi
   done
-done < <(cat "$LOGS"/*.res)
-# A run that hit the time limit, found no program to run, failed by itself, or (a clean twin)
-# exited non-zero, is a failure whatever it printed.
-for key in "${!ran[@]}"; do
-  st=${ran[$key]}
   case $st in
     124) fail "$key timed out after ${RUN_TIMEOUT}s" ;;
     127) fail "$key: $(cat "$LOGS/$key.out")" ;;
     *)
-      if [ -n "${broken[$key]:-}" ]; then
+      if [ "$broken" -eq 1 ]; then
         fail "$key: $(grep -m1 '^detector: ' "$LOGS/$key.out")"
-      elif [[ $key == *.clean.* ]] && [ "$st" -ne 0 ]; then
+      elif [ "$variant" = clean ] && [ "$st" -ne 0 ]; then
         fail "$key: the clean twin exited $st (see $LOGS/$key.out)"
       fi
       ;;
   esac
-done
+done <"$tasks"
 
 # reported PROG VARIANT DETECTOR: 0 if that detector reported on that run.
 reported() { [ -n "${said[$1.$2.$3]:-}" ]; }
