@@ -26,6 +26,7 @@
 
 #include <membuf.h>
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,13 @@ static inline int det_main(int argc, char **argv, const det_program *programs, s
             return run(&programs[i]);
         }
     }
-    fprintf(stderr, "detector: unknown program '%s' (see --list)\n", argv[1]);
+    bool printable = strlen(argv[1]) <= 60;
+    for (const char *c = argv[1]; printable && *c; c++)
+        printable = isprint((unsigned char)*c);
+    if (printable)
+        fprintf(stderr, "detector: unknown program '%s' (see --list)\n", argv[1]);
+    else
+        fprintf(stderr, "detector: unknown program (see --list)\n");
     return 2;
 }
 
