@@ -13,7 +13,13 @@
 #   msan      msan build: "WARNING: MemorySanitizer"
 #   valgrind  valgrind build (gcc, MEMBUF_VALGRIND) under memcheck: exit 99, or a non-zero
 #             "ERROR SUMMARY" when the program died of a signal first (a membuf report aborts)
-# A detector counts as reporting only with a non-zero exit status and its signature.
+# A detector counts as reporting only with a non-zero exit status and its signature. A clean twin
+# must exit 0 under every detector with no report; a run that prints "detector: " (the program
+# itself failed: bad arguments, a constructor) fails the job.
+#
+# Each build has one executable per bug class (det_<class>, tests/detectors/CMakeLists.txt); the
+# programs are the names `det_<class> --list` prints, run as `det_<class> PROGRAM` (the bug) and
+# `det_<class> PROGRAM clean` (its twin, which differs only by the fix).
 #
 # usage: ci/detectors.sh [--measure] [--help]
 #   --measure  also run the `-` cells and write what was seen as build/detectors/observed.tsv,
@@ -22,9 +28,10 @@
 #   RUN_TIMEOUT                seconds per program run (default 120)
 #   MEMBUF_DETECTORS_EXPECTED  the expected table (default tests/detectors/expected.tsv)
 # Build outputs: build/dev, build/asan, build/msan, build/valgrind (target membuf_detectors);
-# build/detectors/ (matrix.md, logs/).
+# build/detectors/ (matrix.md, logs/: each run's output, exit status and what it reported).
 set -euo pipefail
 JOB_NAME=detectors
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 MEASURE=0
@@ -36,8 +43,9 @@ for arg in "$@"; do
   esac
 done
 EXPECTED=${MEMBUF_DETECTORS_EXPECTED:-tests/detectors/expected.tsv}
-[ -f "$EXPECTED" ] && [ -r "$EXPECTED" ] ||
+if [ ! -f "$EXPECTED" ] || [ ! -r "$EXPECTED" ]; then
   ci_die "MEMBUF_DETECTORS_EXPECTED: cannot read '$(ci_printable "$EXPECTED")'"
+fi
 ci_env_uint RUN_TIMEOUT 120 1 86400
 OUTDIR=build/detectors
 LOGS=$OUTDIR/logs
@@ -92,19 +100,38 @@ while IFS=$'\t' read -r prog cells; do
   programs+=("$prog")
 done < <(tail -n +2 "$EXPECTED")
 
-# Every program CMake knows has a row, and every row a program.
-built=$(sort build/dev/tests/detectors/programs.txt)
+# The programs: every executable CMake lists names its own. Every program has a row, and every
+# row a program.
+DETDIR=tests/detectors
+declare -A exe_of
+built=()
+while read -r exe; do
+  [ -n "$exe" ] || continue
+  if ! names=$("build/dev/$DETDIR/$exe" --list); then
+    fail "build/dev/$DETDIR/$exe --list failed"
+    continue
+  fi
+  for p in $names; do
+    if [ -n "${exe_of[$p]:-}" ]; then
+      fail "program '$p' is listed by both ${exe_of[$p]} and $exe"
+      continue
+    fi
+    exe_of[$p]=$exe
+    built+=("$p")
+  done
+done <"build/dev/$DETDIR/executables.txt"
 listed=$(printf '%s\n' "${programs[@]}" | sort)
-for p in $(comm -23 <(echo "$built") <(echo "$listed")); do
+for p in $(comm -23 <(printf '%s\n' "${built[@]}" | sort) <(echo "$listed")); do
   fail "program '$p' has no row in $EXPECTED"
 done
-for p in $(comm -13 <(echo "$built") <(echo "$listed")); do
-  fail "row '$p' has no program (tests/detectors/CMakeLists.txt)"
+for p in $(comm -13 <(printf '%s\n' "${built[@]}" | sort) <(echo "$listed")); do
+  fail "row '$p' has no program (tests/detectors/*.c)"
 done
 
 # --- run every variant under every build ---------------------------------------------------------
-# A task is "PROGRAM VARIANT BUILD"; BUILD is dev, oracle, asan, msan or valgrind. Bug variants
-# skip builds whose detectors are all `-` for them (unless --measure); clean twins run everything.
+# A task is "PROGRAM VARIANT BUILD EXECUTABLE"; BUILD is dev, oracle, asan, msan or valgrind. Bug
+# variants skip builds whose detectors are all `-` for them (unless --measure); clean twins run
+# everything.
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 needs() { # needs PROG BUILD: does the bug variant of PROG need a run in BUILD?
@@ -119,79 +146,109 @@ needs() { # needs PROG BUILD: does the bug variant of PROG need a run in BUILD?
 }
 tasks=$OUTDIR/tasks
 : >"$tasks"
-for p in "${programs[@]}"; do
-  for build in valgrind dev oracle asan msan; do
-    [ -x "build/dev/tests/detectors/det_$p" ] || continue
-    if needs "$p" "$build"; then echo "$p bug $build" >>"$tasks"; fi
-    echo "$p clean $build" >>"$tasks"
+# Valgrind runs are listed first so the slowest work starts early.
+for build in valgrind dev oracle asan msan; do
+  for p in "${programs[@]}"; do
+    [ -n "${exe_of[$p]:-}" ] || continue
+    if needs "$p" "$build"; then echo "$p bug $build ${exe_of[$p]}" >>"$tasks"; fi
+    echo "$p clean $build ${exe_of[$p]}" >>"$tasks"
   done
 done
 
-run_one() { # PROG VARIANT BUILD: runs it, leaving LOG.out and LOG.rc
-  local prog=$1 variant=$2 build=$3 dir bin
+# run_one PROG VARIANT BUILD EXE: runs it, leaving LOG.out (its output), LOG.rc (its exit status)
+# and LOG.res: "PROG VARIANT BUILD STATUS WORD...", a WORD for each detector of BUILD that
+# reported (its signature and a non-zero status), and `program-error` for a "detector: " line.
+run_one() {
+  local prog=$1 variant=$2 build=$3 exe=$4 dir bin
   local log=$LOGS/$prog.$variant.$build
   dir=build/$build
   [ "$build" = oracle ] && dir=build/dev
-  bin=$dir/tests/detectors/det_$prog
-  [ "$variant" = clean ] && bin=${bin}_clean
+  bin=$dir/tests/detectors/$exe
+  local args=("$prog")
+  [ "$variant" = clean ] && args+=(clean)
+  local st=0 out=""
   if [ ! -x "$bin" ]; then
     echo "detectors: $bin was not built" >"$log.out"
-    echo 127 >"$log.rc"
-    return 0
+    st=127
+  else
+    # The outer 2>/dev/null silences bash's own "Aborted" notices: aborting is the expected
+    # outcome.
+    # shellcheck disable=SC2086 # $VALGRIND is split into words on purpose
+    {
+      case $build in
+        oracle) MEMBUF_LEAK_ORACLE=1 timeout "$RUN_TIMEOUT" "$bin" "${args[@]}" >"$log.out" 2>&1 || st=$? ;;
+        valgrind) timeout "$RUN_TIMEOUT" $VALGRIND "$bin" "${args[@]}" >"$log.out" 2>&1 || st=$? ;;
+        *) timeout "$RUN_TIMEOUT" "$bin" "${args[@]}" >"$log.out" 2>&1 || st=$? ;;
+      esac
+    } 2>/dev/null
+    # The whole output, newline-prefixed so that "\nX" matches X at the start of a line.
+    IFS= read -r -d '' out <"$log.out" || true
+    out=$'\n'$out
   fi
-  local st=0
-  # The outer 2>/dev/null silences bash's own "Aborted" notices: aborting is the expected outcome.
-  # shellcheck disable=SC2086 # $VALGRIND is split into words on purpose
-  {
-    case $build in
-      oracle) MEMBUF_LEAK_ORACLE=1 timeout "$RUN_TIMEOUT" "$bin" >"$log.out" 2>&1 || st=$? ;;
-      valgrind) timeout "$RUN_TIMEOUT" $VALGRIND "$bin" >"$log.out" 2>&1 || st=$? ;;
-      *) timeout "$RUN_TIMEOUT" "$bin" >"$log.out" 2>&1 || st=$? ;;
-    esac
-  } 2>/dev/null
   echo "$st" >"$log.rc"
+  local res="$prog $variant $build $st"
+  if [ "$st" -ne 0 ]; then
+    case $build in
+      dev) [[ $out == *$'\n''membuf: '* ]] && res+=" membuf" ;;
+      oracle) [ "$st" -eq 3 ] && [[ $out == *$'\n''leak-oracle: '* ]] && res+=" oracle" ;;
+      asan)
+        [[ $out == *'ERROR: AddressSanitizer'* ]] && res+=" asan"
+        [[ $out == *'runtime error:'* ]] && res+=" ubsan"
+        [[ $out == *'ERROR: LeakSanitizer'* ]] && res+=" lsan"
+        ;;
+      msan) [[ $out == *'WARNING: MemorySanitizer'* ]] && res+=" msan" ;;
+      valgrind) { [ "$st" -eq 99 ] || [[ $out =~ '== ERROR SUMMARY: '[1-9] ]]; } && res+=" valgrind" ;;
+    esac
+  fi
+  [[ $out == *$'\n''detector: '* ]] && res+=" program-error"
+  echo "$res" >"$log.res"
 }
 export -f run_one
 export LOGS RUN_TIMEOUT VALGRIND
 say "+ running $(wc -l <"$tasks") detector runs, $JOBS at a time (logs in $LOGS)"
-# Valgrind runs are listed first so the slowest work starts early.
-xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$tasks"
+# Four tasks to a shell, so that starting one costs little.
+# shellcheck disable=SC2016 # the positional parameters are the inner shell's
+xargs -P "$JOBS" -n 16 bash -c 'while [ $# -ge 4 ]; do run_one "$1" "$2" "$3" "$4"; shift 4; done' _ \
+  <"$tasks"
+
+# What each run reported (said[PROG.VARIANT.DETECTOR]=1). A run that left no result, hit the
+# time limit, found no program to run, failed by itself, or (a clean twin) exited non-zero, is a
+# failure whatever it printed.
+declare -A said
+while read -r prog variant build _; do
+  key=$prog.$variant.$build
+  if [ ! -f "$LOGS/$key.res" ]; then
+    fail "$key: no result (see $LOGS/$key.out)"
+    continue
+  fi
+  read -r _ _ _ st words <"$LOGS/$key.res"
+  broken=0
+  for w in $words; do
+    if [ "$w" = program-error ]; then broken=1; else said[$prog.$variant.$w]=1; fi
+  done
+  case $st in
+    124) fail "$key timed out after ${RUN_TIMEOUT}s" ;;
+    127) fail "$key: $(cat "$LOGS/$key.out")" ;;
+    *)
+      if [ "$broken" -eq 1 ]; then
+        fail "$key: $(grep -m1 '^detector: ' "$LOGS/$key.out")"
+      elif [ "$variant" = clean ] && [ "$st" -ne 0 ]; then
+        fail "$key: the clean twin exited $st (see $LOGS/$key.out)"
+      fi
+      ;;
+  esac
+done <"$tasks"
 
 # reported PROG VARIANT DETECTOR: 0 if that detector reported on that run.
-reported() {
-  local log st build
-  case $3 in
-    membuf) build=dev ;; oracle) build=oracle ;; asan | ubsan | lsan) build=asan ;; *) build=$3 ;;
-  esac
-  log=$LOGS/$1.$2.$build
-  [ -f "$log.rc" ] || return 2
-  st=$(cat "$log.rc")
-  [ "$st" -ne 0 ] || return 1
-  case $3 in
-    membuf) grep -q '^membuf: ' "$log.out" ;;
-    oracle) [ "$st" -eq 3 ] && grep -q '^leak-oracle: ' "$log.out" ;;
-    asan) grep -q 'ERROR: AddressSanitizer' "$log.out" ;;
-    ubsan) grep -q 'runtime error:' "$log.out" ;;
-    lsan) grep -q 'ERROR: LeakSanitizer' "$log.out" ;;
-    msan) grep -q 'WARNING: MemorySanitizer' "$log.out" ;;
-    valgrind) [ "$st" -eq 99 ] || grep -Eq '== ERROR SUMMARY: [1-9]' "$log.out" ;;
-  esac
-}
-
-# A run that hit the time limit, or found no program to run, is a failure whatever it printed.
-for f in "$LOGS"/*.rc; do
-  [ -e "$f" ] || continue
-  case $(cat "$f") in
-    124) fail "$(basename "$f" .rc) timed out after ${RUN_TIMEOUT}s" ;;
-    127) fail "$(basename "$f" .rc): $(cat "${f%.rc}.out")" ;;
-  esac
-done
+reported() { [ -n "${said[$1.$2.$3]:-}" ]; }
 
 # --- compare, and build the matrix ------------------------------------------------------------
 # The bug class is the program name's prefix.
 classes='leak|double_free|mismatch|foreign_free|uaf|overflow|underflow|uninit|realloc_leak'
 classes+='|size_overflow'
-class_of() { sed -E "s/^($classes)(_.*)?\$/\1/" <<<"$1"; }
+class_of() { # prints the class of program $1
+  if [[ $1 =~ ^($classes)(_.*)?$ ]]; then echo "${BASH_REMATCH[1]}"; else echo "$1"; fi
+}
 declare -A class_yes
 md=$OUTDIR/matrix.md
 observed=$OUTDIR/observed.tsv

@@ -105,8 +105,10 @@ DET_PROGRAMS=(leak_system leak_system_longlived realloc_leak_system double_free_
   size_overflow_system mismatch_pool_via_system mismatch_gpool_via_system mismatch_gsys_via_system)
 GCC_DIR=$OUTDIR/gcc
 LF_DIR=$OUTDIR/libfuzzer
-targets=(--target membuf_internal --target fuzz_alloc)
-for p in "${DET_PROGRAMS[@]}"; do targets+=(--target "det_$p" --target "det_${p}_clean"); done
+DET_DIR=$GCC_DIR/tests/detectors
+# The detector executables are one per bug class (det_<class>, a few seconds to build them all);
+# each names its programs (--list) and runs one as `det_<class> PROGRAM [clean]`.
+targets=(--target membuf_internal --target fuzz_alloc --target membuf_detectors)
 build_failed=0
 {
   run cmake -S . -B "$GCC_DIR" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -133,6 +135,18 @@ if [ "$build_failed" -ne 0 ]; then
   record 0 1
   verdict 1
 fi
+declare -A DET_EXE # program -> its executable
+while read -r exe; do
+  [ -n "$exe" ] || continue
+  for p in $("$DET_DIR/$exe" --list); do DET_EXE[$p]=$exe; done
+done <"$DET_DIR/executables.txt"
+for p in "${DET_PROGRAMS[@]}"; do
+  if [ -z "${DET_EXE[$p]:-}" ]; then
+    say "no detector executable lists the program $p (tests/detectors)"
+    record 0 1
+    verdict 1
+  fi
+done
 REPLAY=$GCC_DIR/fuzz/fuzz_alloc
 LIBFUZZER=$LF_DIR/fuzz/fuzz_alloc
 if nm "$LIBFUZZER" | grep -q __asan_init; then
@@ -212,7 +226,7 @@ for a in "${ALLOCS[@]}"; do
   want=${BINDS_TO[$a]}
   b1=$(binds_of "$REPLAY" "$a" "$EVIDENCE_INPUT")
   b2=$(binds_of "$LIBFUZZER" "$a" -runs=1 "$EVIDENCE_INPUT")
-  b3=$(binds_of "$GCC_DIR/tests/detectors/det_leak_system_clean" "$a")
+  b3=$(binds_of "$DET_DIR/${DET_EXE[leak_system]}" "$a" leak_system clean)
   cell() { if [ "$1" = "$want $want $want" ]; then echo "$want (all three)"; else echo "**$1**"; fi; }
   echo "| $a | ${PRELOAD[$a]:-(none)} | $(cell "$b1") | $(cell "$b2") | $(cell "$b3") |" >>"$ev_md"
   for b in "$b1" "$b2" "$b3"; do
@@ -320,12 +334,13 @@ declare -A MEMBUF_YES
 while IFS=$'\t' read -r prog m _; do MEMBUF_YES[$prog]=$m; done < <(tail -n +2 "$EXPECTED")
 
 det_one() { # PROG VARIANT CONFIG [RUN]: leaves .out .err .rc under $OUTDIR/det
-  local prog=$1 variant=$2 cfg=$3 bin=$GCC_DIR/tests/detectors/det_$1 st=0
-  [ "$variant" = clean ] && bin=${bin}_clean
+  local prog=$1 variant=$2 cfg=$3 st=0
+  local args=("$prog")
+  [ "$variant" = clean ] && args+=(clean)
   local log=$OUTDIR/det/$prog.$variant.$cfg${4:+.$4}
   # shellcheck disable=SC2086 # CFG_ENV is empty or one NAME=VALUE word
-  { timeout "$RUN_TIMEOUT" env ${CFG_ENV[$cfg]} LD_PRELOAD="${CFG_PRELOAD[$cfg]}" "$bin" \
-    >"$log.out" 2>"$log.err" || st=$?; } 2>/dev/null
+  { timeout "$RUN_TIMEOUT" env ${CFG_ENV[$cfg]} LD_PRELOAD="${CFG_PRELOAD[$cfg]}" \
+    "$DET_DIR/${DET_EXE[$prog]}" "${args[@]}" >"$log.out" 2>"$log.err" || st=$?; } 2>/dev/null
   echo "$st" >"$log.rc"
 }
 # outcome LOG: one cell. membuf's own report is named as such (it is not the allocator's).

@@ -1,9 +1,15 @@
 /* Foreign free: a small-buffer optimisation keeps short arrays on the stack, and the cleanup frees
- * the array unconditionally, stack pointer included. Variants: FAMILY system, pool and
- * guard(pool); the system variant holds another block of the instance meanwhile, so membuf's
+ * the array unconditionally, stack pointer included. Programs: family system, pool and
+ * guard(pool); the system program holds another block of the instance meanwhile, so membuf's
  * counters cannot tell the stack pointer apart. The fix frees only what came from the
  * allocator. */
 #include "detector.h"
+
+static const det_program programs[] = {
+    {"foreign_free_system", DET_SYSTEM, 0},
+    {"foreign_free_pool", DET_POOL, 0},
+    {"foreign_free_guard", DET_GPOOL, 0},
+};
 
 static __attribute__((noinline)) double sum_squares(mb_alloc *a, size_t n)
 {
@@ -14,30 +20,29 @@ static __attribute__((noinline)) double sum_squares(mb_alloc *a, size_t n)
         d[i] = (double)(i * i);
         sum += d[i];
     }
-#if DET_CLEAN
-    if (d != small)
+    if (!det_clean || d != small) /* the fix: only what came from the allocator */
         mb_free(a, d);
-#else
-    mb_free(a, d);
-#endif
     return sum;
 }
 
-static void foreign_free(mb_alloc *a)
+static void foreign_free(mb_alloc *a, const det_program *p)
 {
-#if FAMILY == DET_SYSTEM
-    /* Another block live meanwhile, so membuf's counters cannot tell the stack pointer apart. */
-    void *session = det_need(mb_malloc(a, det_opaque(64)), "mb_malloc");
-#endif
+    void *session = NULL;
+    if (p->family == DET_SYSTEM) /* another block live meanwhile */
+        session = det_need(mb_malloc(a, det_opaque(64)), "mb_malloc");
     double big = sum_squares(a, det_opaque(20));
     double little = sum_squares(a, det_opaque(4));
     det_sink = big > little;
-#if FAMILY == DET_SYSTEM
-    mb_free(a, session);
-#endif
+    if (p->family == DET_SYSTEM)
+        mb_free(a, session);
 }
 
-int main(void)
+static int run(const det_program *p)
 {
-    return det_run(FAMILY, foreign_free);
+    return det_run(p, foreign_free);
+}
+
+int main(int argc, char **argv)
+{
+    return det_main(argc, argv, programs, DET_COUNT(programs), run);
 }

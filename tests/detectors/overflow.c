@@ -1,21 +1,29 @@
 /* Heap overflow: an off-by-one loop (<= instead of <) writes one byte past the end of a 24-byte
- * block. Variants: FAMILY system, pool and guard(system). */
+ * block. Programs: family system, pool and guard(system). */
 #include "detector.h"
 
-static void overflow(mb_alloc *a)
+static const det_program programs[] = {
+    {"overflow_system", DET_SYSTEM, 0},
+    {"overflow_pool", DET_POOL, 0},
+    {"overflow_guard", DET_GSYS, 0},
+};
+
+static void overflow(mb_alloc *a, const det_program *prog)
 {
+    (void)prog;
     size_t n = det_opaque(24);
     unsigned char *p = det_need(mb_malloc(a, n), "mb_malloc");
-#if DET_CLEAN
-    for (size_t i = 0; i < n; i++)
-#else
-    for (size_t i = 0; i <= n; i++)
-#endif
+    for (size_t i = 0; det_clean ? i < n : i <= n; i++) /* the fix: < */
         p[i] = (unsigned char)i;
     mb_free(a, p);
 }
 
-int main(void)
+static int run(const det_program *p)
 {
-    return det_run(FAMILY, overflow);
+    return det_run(p, overflow);
+}
+
+int main(int argc, char **argv)
+{
+    return det_main(argc, argv, programs, DET_COUNT(programs), run);
 }

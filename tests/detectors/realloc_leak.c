@@ -1,29 +1,40 @@
 /* The p = realloc(p, n) bug: growth fails (an injected failure) and the only pointer to the old
  * block is overwritten with NULL, leaking the block; the code then carries on with what it
- * believes is an empty buffer. Variants: FAMILY system and pool. The fix assigns through a
+ * believes is an empty buffer. Programs: family system and pool. The fix assigns through a
  * temporary. */
 #include "detector.h"
 
-static void realloc_leak(mb_alloc *a)
+static const det_program programs[] = {
+    {"realloc_leak_system", DET_SYSTEM, 0},
+    {"realloc_leak_pool", DET_POOL, 0},
+};
+
+static void realloc_leak(mb_alloc *a, const det_program *p)
 {
+    (void)p;
     size_t n = det_opaque(4);
     double *d = det_need(mb_malloc(a, n * sizeof *d), "mb_malloc");
     for (size_t i = 0; i < n; i++)
         d[i] = (double)i;
     mb_alloc_fail_after(a, 0, MB_FAIL_ONCE);
-#if DET_CLEAN
-    double *grown = mb_realloc(a, d, 2 * n * sizeof *d);
-    if (grown)
-        d = grown;
-#else
-    d = mb_realloc(a, d, 2 * n * sizeof *d);
-#endif
+    if (det_clean) {
+        double *grown = mb_realloc(a, d, 2 * n * sizeof *d);
+        if (grown)
+            d = grown;
+    } else {
+        d = mb_realloc(a, d, 2 * n * sizeof *d);
+    }
     if (!d)
         fprintf(stderr, "grow failed; carrying on without the data\n");
     mb_free(a, d);
 }
 
-int main(void)
+static int run(const det_program *p)
 {
-    return det_run(FAMILY, realloc_leak);
+    return det_run(p, realloc_leak);
+}
+
+int main(int argc, char **argv)
+{
+    return det_main(argc, argv, programs, DET_COUNT(programs), run);
 }

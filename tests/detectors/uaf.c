@@ -2,30 +2,41 @@
  * (WRITE: system, pool, guard(system)); the fix reads or writes first. */
 #include "detector.h"
 
-#if !READ == !WRITE
-#error "build with -DREAD=1 or -DWRITE=1"
-#endif
+enum { READ, WRITE };
 
-#if WRITE
-#define TOUCH(p) ((p)[det_opaque(4)] = 7)
-#else
-#define TOUCH(p) (det_sink = (p)[det_opaque(4)])
-#endif
+static const det_program programs[] = {
+    {"uaf_read_system", DET_SYSTEM, READ},
+    {"uaf_read_pool", DET_POOL, READ},
+    {"uaf_write_system", DET_SYSTEM, WRITE},
+    {"uaf_write_pool", DET_POOL, WRITE},
+    {"uaf_write_guard", DET_GSYS, WRITE},
+};
 
-static void use_after_free(mb_alloc *a)
+static void touch(unsigned char *p, int mode)
+{
+    if (mode == WRITE)
+        p[det_opaque(4)] = 7;
+    else
+        det_sink = p[det_opaque(4)];
+}
+
+static void use_after_free(mb_alloc *a, const det_program *prog)
 {
     unsigned char *p = det_need(mb_malloc(a, det_opaque(24)), "mb_malloc");
     memset(p, 1, 24);
-#if DET_CLEAN
-    TOUCH(p);
+    if (det_clean)
+        touch(p, prog->mode);
     mb_free(a, p);
-#else
-    mb_free(a, p);
-    TOUCH(p); /* reads or writes the freed block */
-#endif
+    if (!det_clean)
+        touch(p, prog->mode); /* reads or writes the freed block */
 }
 
-int main(void)
+static int run(const det_program *p)
 {
-    return det_run(FAMILY, use_after_free);
+    return det_run(p, use_after_free);
+}
+
+int main(int argc, char **argv)
+{
+    return det_main(argc, argv, programs, DET_COUNT(programs), run);
 }

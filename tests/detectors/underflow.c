@@ -1,21 +1,30 @@
 /* Heap underflow: a backwards loop has an off-by-one bound (i >= -1 instead of i >= 0) and writes
- * the byte before a 24-byte block. Variants: FAMILY system, pool and guard(system). */
+ * the byte before a 24-byte block. Programs: family system, pool and guard(system). */
 #include "detector.h"
 
-static void underflow(mb_alloc *a)
+static const det_program programs[] = {
+    {"underflow_system", DET_SYSTEM, 0},
+    {"underflow_pool", DET_POOL, 0},
+    {"underflow_guard", DET_GSYS, 0},
+};
+
+static void underflow(mb_alloc *a, const det_program *prog)
 {
+    (void)prog;
     size_t n = det_opaque(24);
     unsigned char *p = det_need(mb_malloc(a, n), "mb_malloc");
-#if DET_CLEAN
-    for (long i = (long)n - 1; i >= 0; i--)
-#else
-    for (long i = (long)n - 1; i >= -1; i--)
-#endif
+    long last = det_clean ? 0 : -1; /* the fix: 0 */
+    for (long i = (long)n - 1; i >= last; i--)
         p[i] = (unsigned char)i;
     mb_free(a, p);
 }
 
-int main(void)
+static int run(const det_program *p)
 {
-    return det_run(FAMILY, underflow);
+    return det_run(p, underflow);
+}
+
+int main(int argc, char **argv)
+{
+    return det_main(argc, argv, programs, DET_COUNT(programs), run);
 }
