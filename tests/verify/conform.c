@@ -473,8 +473,8 @@ static void add_size(size_t s)
 }
 
 /* 0..40, then around every size class boundary candidate c (eight steps per power of two up to
- * 1 MiB, the typical class spacing): c-17, c-16, c-15 (membuf adds a 16-byte header, so these
- * straddle c in the allocator), c-1, c, c+1; above 1 MiB powers of two and halves up to 64 MiB. */
+ * 1 MiB, the typical class spacing): c-17, c-16, c-15 (where a 16-byte header of the
+ * allocator's own would straddle c), c-1, c, c+1; above 1 MiB powers of two and halves up to 64 MiB. */
 static void build_sizes(void)
 {
     for (size_t s = 0; s <= 40; s++)
@@ -733,9 +733,10 @@ static void test_fail_underlying(void)
         /* A huge request membuf passes on (below PTRDIFF_MAX): the allocator itself refuses. */
         n_failed += t_realloc_fails(P_FAIL_UNDER, p, (size_t)1 << 61, 1, "mb_realloc(2^61)");
         expect_intact(P_FAIL_UNDER, p, n, g, "mb_realloc(2^61)");
-        /* Above PTRDIFF_MAX with the header: membuf refuses without calling the allocator. */
-        n_failed += t_realloc_fails(P_FAIL_UNDER, p, (size_t)PTRDIFF_MAX, 0, "mb_realloc(PTRDIFF_MAX)");
-        expect_intact(P_FAIL_UNDER, p, n, g, "mb_realloc(PTRDIFF_MAX)");
+        /* Above PTRDIFF_MAX: membuf refuses without calling the allocator. */
+        n_failed += t_realloc_fails(P_FAIL_UNDER, p, (size_t)PTRDIFF_MAX + 1, 0,
+                                    "mb_realloc(PTRDIFF_MAX + 1)");
+        expect_intact(P_FAIL_UNDER, p, n, g, "mb_realloc(PTRDIFF_MAX + 1)");
         n_failed += t_malloc_fails(P_FAIL_UNDER, (size_t)1 << 61, 1, "mb_malloc(2^61)");
         unsigned char *r = t_realloc(P_FAIL_UNDER, p, n, 2 * n);
         if (r) {
@@ -884,16 +885,15 @@ static size_t churn_size(void)
     return 128 * KIB + rnd_below(2 * MIB);
 }
 
-/* Compares slot i's allocation, header included ([p - 16, p + n): membuf's sized family puts a
- * 16-byte header in front of every block, so even a 0-byte block occupies 16 bytes), with every
- * other live slot's. */
+/* Compares slot i's block ([p, p + n), one byte for a 0-byte block: membuf's sized family hands
+ * the allocator's block out as it is) with every other live slot's. */
 static void check_disjoint(int i, unsigned long op)
 {
-    uintptr_t lo = (uintptr_t)cs[i].p - 16, hi = (uintptr_t)cs[i].p + cs[i].n;
+    uintptr_t lo = (uintptr_t)cs[i].p, hi = (uintptr_t)cs[i].p + (cs[i].n ? cs[i].n : 1);
     for (int j = 0; j < NSLOTS; j++) {
         if (j == i || !cs[j].live)
             continue;
-        uintptr_t l2 = (uintptr_t)cs[j].p - 16, h2 = (uintptr_t)cs[j].p + cs[j].n;
+        uintptr_t l2 = (uintptr_t)cs[j].p, h2 = (uintptr_t)cs[j].p + (cs[j].n ? cs[j].n : 1);
         if (lo < h2 && l2 < hi)
             bad(P_OVERLAP, "op %lu: block %p (%zu B) overlaps live block %p (%zu B)", op,
                 (void *)cs[i].p, cs[i].n, (void *)cs[j].p, cs[j].n);
