@@ -339,11 +339,19 @@ static void teardown(run *r)
 size_t mbf_run(mbf_dialect d, const mbf_prog *p, mbf_trace *trace)
 {
     static run r; /* static: 8 slots of models; reset each run */
-    static record hist[HIST_CAP];
+    static record hist[HIST_LIMIT];
+    static uint32_t hslot[HIST_CAP];
+    /* This input's tag: 1 to 2^HIST_TAG_BITS - 1; when the tags run out, every slot is freed
+     * (tag 0) and they start again. */
     uint32_t epoch = r.epoch + 1;
+    if (epoch >> HIST_TAG_BITS) {
+        memset(hslot, 0, sizeof hslot);
+        epoch = 1;
+    }
     memset(&r, 0, sizeof r);
     r.epoch = epoch;
     r.hist = hist;
+    r.hslot = hslot;
     r.d = d;
     r.prog = p;
     r.deleting = -1;

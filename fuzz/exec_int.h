@@ -66,7 +66,6 @@ typedef struct under_vt {
 enum { REC_LIVE, REC_FREED, REC_UNKNOWN };
 typedef struct record {
     uintptr_t addr;
-    uint32_t epoch; /* the input it belongs to */
     uint8_t owner;  /* instance index */
     uint8_t state;
     uint32_t serial; /* of the owner instance */
@@ -74,11 +73,17 @@ typedef struct record {
     uint32_t size;   /* REC_FREED: the block's size when it was freed (blocks are < 4 GiB) */
 } record;
 _Static_assert(sizeof(record) <= 32, "a record is half a cache line");
-/* The table of addresses: HIST_CAP slots, at most HIST_LIMIT addresses per input (then
- * hist_full), so it stays under 3/8 full and a probe for an address not in it is short. */
+/* The records of an input lie in order in an array of HIST_LIMIT (then hist_full); a hash table
+ * of HIST_CAP 32-bit slots finds them by address: a slot holds the input's tag (HIST_TAG_BITS of
+ * its epoch) above the record's index + 1, and a slot with another tag is free. Under 3/8 full,
+ * a probe for an address not in it is short; the table (64 KiB) and the records an input
+ * touches stay in cache, where the 512 KiB table of records they replace did not. */
 #define HIST_BITS 14
 #define HIST_CAP ((size_t)1 << HIST_BITS)
+#define HIST_INDEX_BITS 13
+#define HIST_TAG_BITS (32 - HIST_INDEX_BITS)
 #define HIST_LIMIT 6144
+_Static_assert(HIST_LIMIT < (1 << HIST_INDEX_BITS), "a record index fits a slot");
 
 typedef struct run {
     mbf_dialect d;
@@ -113,10 +118,11 @@ typedef struct run {
     int deleting; /* a family whose instance is being deleted, or -1 */
     int busy;     /* a slot whose block is being resized (a handler leaves it alone), or -1 */
     /* history */
-    uint32_t epoch;
+    uint32_t epoch; /* this input's tag in hslot (mbf_run) */
     size_t hist_n;
     bool hist_full; /* some block starts were not recorded: no address is known never used */
-    record *hist; /* HIST_CAP records, kept across inputs (epoch) */
+    record *hist;    /* HIST_LIMIT records: this input's, in order */
+    uint32_t *hslot; /* HIST_CAP slots, kept across inputs (tagged with the epoch) */
     mbf_trace *trace;
 } run;
 

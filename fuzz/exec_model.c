@@ -597,26 +597,38 @@ void release(run *r, slot *sl)
 
 /* ---- what a wrong pointer is ----------------------------------------------------------- */
 
-MBF_NO_COVERAGE static record *hist_slot(run *r, uintptr_t a)
+/* The slot of address a in this input's table: its record's, or the free slot where it goes. */
+MBF_NO_COVERAGE static uint32_t *hist_slot(run *r, uintptr_t a)
 {
     size_t h = (size_t)((a >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> (64 - HIST_BITS));
-    while (r->hist[h].epoch == r->epoch && r->hist[h].addr != a)
+    const uint32_t tag = r->epoch << HIST_INDEX_BITS, mask = (1u << HIST_INDEX_BITS) - 1;
+    while ((r->hslot[h] & ~mask) == tag && r->hist[(r->hslot[h] & mask) - 1].addr != a)
         h = (h + 1) & (HIST_CAP - 1);
-    return &r->hist[h];
+    return &r->hslot[h];
+}
+
+/* The record of address a in this input, or NULL. */
+MBF_NO_COVERAGE static record *hist_find(run *r, uintptr_t a)
+{
+    uint32_t v = *hist_slot(r, a), mask = (1u << HIST_INDEX_BITS) - 1;
+    return (v & ~mask) == r->epoch << HIST_INDEX_BITS ? &r->hist[(v & mask) - 1] : NULL;
 }
 
 MBF_NO_COVERAGE record *hist_put(run *r, int owner, const void *p, int state)
 {
     if (r->d != MBF_D_GUARD) /* only bad-free asks (fuzz_guard) */
         return NULL;
-    record *e = hist_slot(r, (uintptr_t)p);
-    if (e->epoch != r->epoch) {
+    uint32_t *hs = hist_slot(r, (uintptr_t)p), mask = (1u << HIST_INDEX_BITS) - 1;
+    record *e;
+    if ((*hs & ~mask) == r->epoch << HIST_INDEX_BITS) {
+        e = &r->hist[(*hs & mask) - 1];
+    } else {
         if (r->hist_n >= HIST_LIMIT) {
             r->hist_full = true;
             return NULL;
         }
-        r->hist_n++;
-        e->epoch = r->epoch;
+        e = &r->hist[r->hist_n++];
+        *hs = r->epoch << HIST_INDEX_BITS | (uint32_t)r->hist_n;
         e->addr = (uintptr_t)p;
     }
     e->owner = (uint8_t)owner;
@@ -657,8 +669,8 @@ unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named)
     *named = SIZE_MAX;
     const unsigned any = V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE) | V_(MB_MISMATCHED_FREE);
     uintptr_t a = (uintptr_t)q;
-    record *e = hist_slot(r, a);
-    bool known = e->epoch == r->epoch;
+    record *e = hist_find(r, a);
+    bool known = e != NULL;
     bool alive = known && e->owner < MBF_I_TEMP && e->serial == r->serial[e->owner];
     if (known && alive && e->state == REC_LIVE)
         return e->owner == x ? 0 : V_(MB_MISMATCHED_FREE);
