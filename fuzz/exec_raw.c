@@ -170,10 +170,9 @@ bool exec_bulk(run *r, const mbf_op *op)
     r->bulk_blocks += count;
     r->bulk_other += other;
     mb_alloc *a = inst_of(r, f);
-    unsigned char **blk = calloc(count, sizeof *blk);
-    size_t *order = malloc(count * sizeof *order);
-    if (!blk || !order)
-        fail(r, "harness: out of memory");
+    /* count <= MBF_BULK_BLOCKS (above); no bulk runs inside another (handlers never bulk) */
+    static unsigned char *blk[MBF_BULK_BLOCKS];
+    static size_t order[MBF_BULK_BLOCKS];
     uint32_t gen0 = r->gen + 1;
     r->gen += (uint32_t)count;
     for (size_t i = 0; i < count; i++) {
@@ -199,7 +198,5 @@ bool exec_bulk(run *r, const mbf_op *op)
         block_out(r, f, blk[i], n, true);
     }
     r->sweep = true;
-    free(order);
-    free(blk);
     return true;
 }
