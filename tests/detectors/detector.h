@@ -179,4 +179,15 @@ static inline int det_run(const det_program *p, void (*scenario)(mb_alloc *a, co
     return DET_FINISH(a);
 }
 
+/* The usual program: main() runs det_main over `table`, each program through det_run(p,
+ * scenario). Sources whose programs need more (checks of their table row) write their own. */
+static void (*det_scenario)(mb_alloc *a, const det_program *p);
+static inline int det_run_scenario(const det_program *p) { return det_run(p, det_scenario); }
+#define DET_MAIN(table, scenario)                                                                 \
+    int main(int argc, char **argv)                                                               \
+    {                                                                                             \
+        det_scenario = (scenario);                                                                \
+        return det_main(argc, argv, (table), DET_COUNT(table), det_run_scenario);                 \
+    }
+
 #endif /* MEMBUF_DETECTOR_H */

@@ -83,12 +83,4 @@ static void double_free(mb_alloc *a, const det_program *p)
         error_path(a, p->family == DET_SYSTEM);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, double_free);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, double_free)

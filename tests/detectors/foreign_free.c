@@ -37,12 +37,4 @@ static void foreign_free(mb_alloc *a, const det_program *p)
         mb_free(a, session);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, foreign_free);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, foreign_free)

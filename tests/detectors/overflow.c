@@ -18,12 +18,4 @@ static void overflow(mb_alloc *a, const det_program *prog)
     mb_free(a, p);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, overflow);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, overflow)

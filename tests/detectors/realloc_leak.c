@@ -29,12 +29,4 @@ static void realloc_leak(mb_alloc *a, const det_program *p)
     mb_free(a, d);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, realloc_leak);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, realloc_leak)

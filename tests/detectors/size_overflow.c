@@ -43,12 +43,4 @@ static void size_overflow(mb_alloc *a, const det_program *p)
         unchecked(a, n, fill);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, size_overflow);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, size_overflow)

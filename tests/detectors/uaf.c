@@ -31,12 +31,4 @@ static void use_after_free(mb_alloc *a, const det_program *prog)
         touch(p, prog->mode); /* reads or writes the freed block */
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, use_after_free);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, use_after_free)

@@ -19,12 +19,4 @@ static void underflow(mb_alloc *a, const det_program *prog)
     mb_free(a, p);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, underflow);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, underflow)

@@ -24,12 +24,4 @@ static void uninit_read(mb_alloc *a, const det_program *p)
     mb_buf_free(&b);
 }
 
-static int run(const det_program *p)
-{
-    return det_run(p, uninit_read);
-}
-
-int main(int argc, char **argv)
-{
-    return det_main(argc, argv, programs, DET_COUNT(programs), run);
-}
+DET_MAIN(programs, uninit_read)
