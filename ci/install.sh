@@ -50,7 +50,7 @@ emitted() {
   local input
   for input in corpus/fuzz_guard/sys-fail corpus/fuzz_guard/reenter-mismatched-free-1 \
     corpus/fuzz_guard/corrupt-pool corpus/fuzz_guard/corrupt-evict-order \
-    corpus/fuzz_guard/reenter-mismatched-free-reused-64; do
+    corpus/fuzz_guard/reenter-mismatched-free-reused-64 corpus/fuzz_guard/pool-leak-194; do
     build/release/tools/membuf-ops -t fuzz_guard emit-c "$input" >"$tmp/emitted.c" || return 1
     # shellcheck disable=SC2046 # pkg-config's flags are meant to be split into words
     cc -std=c11 -Wall -Wextra -Werror "$tmp/emitted.c" \

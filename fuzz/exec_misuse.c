@@ -100,7 +100,7 @@ typedef struct scene {
     size_t size[2];
     unsigned char local[MBF_LOCAL_BYTES];
     mb_alloc *temp, *twin;
-    int temp_inner; /* the family under the scenario's guard; -1 for its skewed custom instance */
+    int temp_inner; /* the family under the scenario's guard; -1 for its custom instance or pool */
     skewer skew;
 } scene;
 
@@ -191,9 +191,10 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
     case MBF_S_MALLOC:
     case MBF_S_MALLOC_AGAIN:
         if (s->inst >= MBF_I_TEMP && sc->temp_inner < 0) {
-            p = mb_malloc(scene_inst(r, sc, s->inst), s->n);
+            mb_alloc *t = scene_inst(r, sc, s->inst);
+            p = mb_malloc(t, s->n);
             if (!p)
-                fail(r, "%s: mb_malloc(%zu) on a custom instance failed", what, s->n);
+                fail(r, "%s: mb_malloc(%zu) on the scenario's own instance failed", what, s->n);
         } else if (s->inst == MBF_I_TEMP) { /* its inner block is a block of the family under it */
             model_request(r, sc->temp_inner, false);
             p = mb_malloc(sc->temp, s->n);
@@ -204,6 +205,8 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         } else {
             p = must_malloc(r, s->inst, s->n, what);
         }
+        if (s->inst >= MBF_I_TEMP)
+            memset(p, 0xA5, s->n); /* all of it ours: the memory tool objects otherwise */
         if (s->kind == MBF_S_MALLOC_AGAIN && p != sc->v[MBF_V_P])
             fail(r, "%s: the skewed allocator did not hand out the block it kept", what);
         sc->v[s->var] = p;
@@ -246,6 +249,12 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
             fail(r, "%s: cannot create a custom instance", what);
         break;
     }
+    case MBF_S_NEW_POOL:
+        sc->temp = mb_alloc_pool_new();
+        sc->temp_inner = -1;
+        if (!sc->temp)
+            fail(r, "%s: cannot create a pool", what);
+        break;
     case MBF_S_NEW_TWIN:
         sc->twin = mb_alloc_custom_new(&skew_vt, &sc->skew, "twin");
         if (!sc->twin)

@@ -9,7 +9,9 @@
  *   bit 7      double-free, double-free-late, mismatched-free and foreign-free aimed at the plain
  *              pool, whose own checks must report them (double-free-late: a realloc of the freed
  *              block; mismatched: freed through the guards' inner pool); bit 6 then makes the
- *              block a large one (not for mismatched-free)
+ *              block a large one (not for mismatched-free). leak: a block left in a new plain
+ *              pool that is deleted (bit 6: a large block with it), then a second new pool used
+ *              and deleted with nothing live: it may be built on the memory the first gave back
  *   bit 6      mismatched-free (bit 7 clear): an address reused across instances instead of the
  *              guards: the skewed allocator recycling (scenario.h), a custom instance frees a
  *              block and the allocator hands the address out again; bit 1 clear, to the twin,
@@ -114,6 +116,25 @@ static void pool_scenario(unsigned v, unsigned a, mbf_scenario *s)
     }
 }
 
+/* A leak in a plain pool (leak, bit 7): the pool reports it and gives back what it held; a
+ * second pool then maps its arena (mb__sys_unmap_cached may hand it the first one's), and must
+ * work as a new one: no report. */
+static void pool_leak_scenario(unsigned a, size_t n, mbf_scenario *s)
+{
+    const int T = MBF_I_TEMP;
+    add(s, step(MBF_S_NEW_POOL, T, 0, 0, 0));
+    add(s, step(MBF_S_MALLOC, T, MBF_V_P, 0, n));
+    if (a & 0x40)
+        add(s, step(MBF_S_MALLOC, T, MBF_V_Q, 0, MBF_MISUSE_LARGE + n));
+    add(s, step(MBF_S_DELETE, T, 0, 0, 0));
+    add(s, expect(MB_LEAK));
+    add(s, step(MBF_S_NEW_POOL, T, 0, 0, 0));
+    add(s, step(MBF_S_MALLOC, T, MBF_V_P, 0, n));
+    add(s, step(MBF_S_FREE, T, MBF_V_P, 0, 0));
+    add(s, step(MBF_S_DELETE, T, 0, 0, 0));
+    add(s, expect(-1));
+}
+
 void mbf_misuse_scenario(const mbf_op *op, mbf_scenario *s)
 {
     unsigned v = op->a % MBF_NMISUSE, a = op->b;
@@ -206,6 +227,10 @@ void mbf_misuse_scenario(const mbf_op *op, mbf_scenario *s)
         add(s, expect(-1));
         break;
     default: /* MBF_LEAK: a block left in a guard that is deleted */
+        if (a & 0x80) {
+            pool_leak_scenario(a, n, s);
+            break;
+        }
         add(s, step(MBF_S_NEW_GUARD, (a & 1) ? MBF_F_POOL : MBF_F_SYSTEM, 0, 0, 0));
         add(s, step(MBF_S_MALLOC, MBF_I_TEMP, MBF_V_P, 0, n));
         add(s, step(MBF_S_DELETE, MBF_I_TEMP, 0, 0, 0));

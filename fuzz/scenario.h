@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 /* The instances a step names: the five families, the guards' inner instances, the scenario's
- * own instance (a guard made by NEW_GUARD over a family, or a custom instance made by
- * NEW_SKEWED) and its twin (NEW_TWIN: a second custom instance over the same skewed allocator);
- * both gone after DELETE. */
+ * own instance (a guard made by NEW_GUARD over a family, a custom instance made by NEW_SKEWED,
+ * or a plain pool made by NEW_POOL) and its twin (NEW_TWIN: a second custom instance over the
+ * same skewed allocator); both gone after DELETE. */
 enum { MBF_I_INNER_SYS = MBF_FAMILIES, MBF_I_INNER_POOL, MBF_I_TEMP, MBF_I_TWIN, MBF_NINST_ALL };
 
 /* What a step's pointer is: the block the scenario allocated (P), its second one (Q), or a local
@@ -40,6 +40,7 @@ typedef enum mbf_step_kind {
     MBF_S_NEW_TWIN,    /* the twin: a second custom instance over the skewed allocator */
     MBF_S_MALLOC_AGAIN, /* var = mb_malloc(inst, n); must succeed and return the address P
                            had (the skewed allocator hands out the block it kept) */
+    MBF_S_NEW_POOL,    /* the scenario's own instance: a new plain pool; must succeed */
 } mbf_step_kind;
 
 typedef struct mbf_step {

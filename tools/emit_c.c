@@ -136,6 +136,8 @@ static void emit_misuse(FILE *o, const mbf_op *op)
             fprintf(o, "%s = mb_malloc(", v);
             instance(o, s->inst);
             fprintf(o, ", %zu);\n    CHECK(%s != NULL);\n", s->n, v);
+            if (s->inst >= MBF_I_TEMP)
+                fprintf(o, "    memset(%s, 0xA5, %zu);\n", v, s->n);
             if (s->kind == MBF_S_MALLOC_AGAIN)
                 fprintf(o, "    CHECK(%s == p); /* the block the skewed allocator kept */\n", v);
             break;
@@ -179,6 +181,7 @@ static void emit_misuse(FILE *o, const mbf_op *op)
             fprintf(o, "\", %zu);\n        name[%d] = 0;\n", strlen(MBF_SKEW_NAME_HEAD), MBF_SKEW_NAME_LEN);
             fputs("        t = mb_alloc_custom_new(&skew_vt, NULL, name);\n        CHECK(t != NULL);\n        skew = 0;\n    }\n", o);
             break;
+        case MBF_S_NEW_POOL: fputs("t = mb_alloc_pool_new();\n    CHECK(t != NULL);\n", o); break;
         case MBF_S_NEW_TWIN: fputs("t2 = mb_alloc_custom_new(&skew_vt, NULL, \"twin\");\n    CHECK(t2 != NULL);\n", o); break;
         case MBF_S_SKEW: fprintf(o, "skew = %u;\n", s->x); break;
         case MBF_S_MALLOC_NULL:
