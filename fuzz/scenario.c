@@ -28,7 +28,6 @@
 #include "bounds.h"
 
 #include <membuf.h>
-#include <string.h>
 
 static void add(mbf_scenario *s, mbf_step st)
 {
@@ -38,15 +37,7 @@ static void add(mbf_scenario *s, mbf_step st)
 
 static mbf_step step(mbf_step_kind k, int inst, int var, long off, size_t n)
 {
-    mbf_step st;
-    memset(&st, 0, sizeof st);
-    st.kind = k;
-    st.inst = inst;
-    st.var = var;
-    st.off = off;
-    st.n = n;
-    st.expect = -1;
-    return st;
+    return (mbf_step){.kind = k, .inst = inst, .var = var, .off = off, .n = n, .expect = -1};
 }
 
 static mbf_step expect(int kind)
