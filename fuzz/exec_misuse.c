@@ -101,6 +101,7 @@ typedef struct scene {
     unsigned char local[MBF_LOCAL_BYTES];
     mb_alloc *temp, *twin;
     int temp_inner; /* the family under the scenario's guard; -1 for its custom instance or pool */
+    size_t live[2], live_bytes[2]; /* the scenario's own instance's and the twin's live blocks */
     skewer skew;
 } scene;
 
@@ -184,6 +185,15 @@ static unsigned char *scene_ptr(scene *sc, const mbf_step *s)
     return (unsigned char *)((uintptr_t)base + (uintptr_t)s->off);
 }
 
+/* The leak report of an instance deleted with blocks live names their number and bytes. */
+static void leak_names(run *r, size_t blocks, size_t bytes, const char *what)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%zu block%s (%zu bytes)", blocks, blocks == 1 ? "" : "s", bytes);
+    if (!strstr(r->last_msg, want))
+        fail(r, "%s: a delete with %s live reports '%s'", what, want, r->last_msg);
+}
+
 static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
 {
     unsigned char *p;
@@ -211,11 +221,17 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
             fail(r, "%s: the skewed allocator did not hand out the block it kept", what);
         sc->v[s->var] = p;
         sc->size[s->var] = s->n;
+        if (s->inst >= MBF_I_TEMP) {
+            sc->live[s->inst - MBF_I_TEMP]++;
+            sc->live_bytes[s->inst - MBF_I_TEMP] += s->n;
+        }
         break;
     case MBF_S_FREE:
-        if (s->inst >= MBF_I_TEMP)
+        if (s->inst >= MBF_I_TEMP) {
             mb_free(scene_inst(r, sc, s->inst), scene_ptr(sc, s));
-        else
+            sc->live[s->inst - MBF_I_TEMP]--;
+            sc->live_bytes[s->inst - MBF_I_TEMP] -= sc->size[s->var];
+        } else
             must_free(r, s->inst, scene_ptr(sc, s), sc->size[s->var]);
         break;
     case MBF_S_BAD_FREE: mb_free(scene_inst(r, sc, s->inst), scene_ptr(sc, s)); break;
@@ -269,12 +285,19 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         p = mb_realloc(scene_inst(r, sc, s->inst), sc->v[s->var], s->n);
         if (!p)
             fail(r, "%s: mb_realloc(%zu) failed", what, s->n);
+        if (s->inst >= MBF_I_TEMP)
+            sc->live_bytes[s->inst - MBF_I_TEMP] += s->n - sc->size[s->var];
         sc->v[s->var] = p;
         sc->size[s->var] = s->n;
         break;
     case MBF_S_DELETE:
-        mb_alloc_delete(sc->temp);
-        mb_alloc_delete(sc->twin);
+        for (int k = 0; k < 2; k++) {
+            r->last_msg[0] = '\0';
+            mb_alloc_delete(k ? sc->twin : sc->temp);
+            if (sc->live[k])
+                leak_names(r, sc->live[k], sc->live_bytes[k], what);
+            sc->live[k] = sc->live_bytes[k] = 0;
+        }
         sc->temp = sc->twin = NULL;
         if (sc->temp_inner < 0)
             break;
