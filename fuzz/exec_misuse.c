@@ -201,8 +201,7 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
     case MBF_S_MALLOC:
     case MBF_S_MALLOC_AGAIN:
         if (s->inst >= MBF_I_TEMP && sc->temp_inner < 0) {
-            mb_alloc *t = scene_inst(r, sc, s->inst);
-            p = mb_malloc(t, s->n);
+            p = mb_malloc(scene_inst(r, sc, s->inst), s->n);
             if (!p)
                 fail(r, "%s: mb_malloc(%zu) on the scenario's own instance failed", what, s->n);
         } else if (s->inst == MBF_I_TEMP) { /* its inner block is a block of the family under it */
@@ -215,16 +214,15 @@ static void run_step(run *r, scene *sc, const mbf_step *s, const char *what)
         } else {
             p = must_malloc(r, s->inst, s->n, what);
         }
-        if (s->inst >= MBF_I_TEMP)
+        if (s->inst >= MBF_I_TEMP) {
             memset(p, 0xA5, s->n); /* all of it ours: the memory tool objects otherwise */
+            sc->live[s->inst - MBF_I_TEMP]++;
+            sc->live_bytes[s->inst - MBF_I_TEMP] += s->n;
+        }
         if (s->kind == MBF_S_MALLOC_AGAIN && p != sc->v[MBF_V_P])
             fail(r, "%s: the skewed allocator did not hand out the block it kept", what);
         sc->v[s->var] = p;
         sc->size[s->var] = s->n;
-        if (s->inst >= MBF_I_TEMP) {
-            sc->live[s->inst - MBF_I_TEMP]++;
-            sc->live_bytes[s->inst - MBF_I_TEMP] += s->n;
-        }
         break;
     case MBF_S_FREE:
         if (s->inst >= MBF_I_TEMP) {

@@ -597,32 +597,30 @@ void release(run *r, slot *sl)
 
 /* ---- what a wrong pointer is ----------------------------------------------------------- */
 
+/* The record a slot holds in this input (its tag is this input's), or NULL: a free slot. */
+static inline record *hist_rec(const run *r, uint32_t v)
+{
+    const uint32_t mask = (1u << HIST_INDEX_BITS) - 1;
+    return (v & ~mask) == r->epoch << HIST_INDEX_BITS ? &r->hist[(v & mask) - 1] : NULL;
+}
+
 /* The slot of address a in this input's table: its record's, or the free slot where it goes. */
 MBF_NO_COVERAGE static uint32_t *hist_slot(run *r, uintptr_t a)
 {
     size_t h = (size_t)((a >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> (64 - HIST_BITS));
-    const uint32_t tag = r->epoch << HIST_INDEX_BITS, mask = (1u << HIST_INDEX_BITS) - 1;
-    while ((r->hslot[h] & ~mask) == tag && r->hist[(r->hslot[h] & mask) - 1].addr != a)
+    const record *e;
+    while ((e = hist_rec(r, r->hslot[h])) && e->addr != a)
         h = (h + 1) & (HIST_CAP - 1);
     return &r->hslot[h];
-}
-
-/* The record of address a in this input, or NULL. */
-MBF_NO_COVERAGE static record *hist_find(run *r, uintptr_t a)
-{
-    uint32_t v = *hist_slot(r, a), mask = (1u << HIST_INDEX_BITS) - 1;
-    return (v & ~mask) == r->epoch << HIST_INDEX_BITS ? &r->hist[(v & mask) - 1] : NULL;
 }
 
 MBF_NO_COVERAGE record *hist_put(run *r, int owner, const void *p, int state)
 {
     if (r->d != MBF_D_GUARD) /* only bad-free asks (fuzz_guard) */
         return NULL;
-    uint32_t *hs = hist_slot(r, (uintptr_t)p), mask = (1u << HIST_INDEX_BITS) - 1;
-    record *e;
-    if ((*hs & ~mask) == r->epoch << HIST_INDEX_BITS) {
-        e = &r->hist[(*hs & mask) - 1];
-    } else {
+    uint32_t *hs = hist_slot(r, (uintptr_t)p);
+    record *e = hist_rec(r, *hs);
+    if (!e) {
         if (r->hist_n >= HIST_LIMIT) {
             r->hist_full = true;
             return NULL;
@@ -669,7 +667,7 @@ unsigned expect_bad(run *r, int x, const unsigned char *q, size_t *named)
     *named = SIZE_MAX;
     const unsigned any = V_(MB_DOUBLE_FREE) | V_(MB_FOREIGN_FREE) | V_(MB_MISMATCHED_FREE);
     uintptr_t a = (uintptr_t)q;
-    record *e = hist_find(r, a);
+    record *e = hist_rec(r, *hist_slot(r, a));
     bool known = e != NULL;
     bool alive = known && e->owner < MBF_I_TEMP && e->serial == r->serial[e->owner];
     if (known && alive && e->state == REC_LIVE)
